@@ -1,0 +1,230 @@
+"""The compiled-kernel workspace: an instance's layouts and the padded per-chain arrays.
+
+Internal. :class:`Layout` holds what depends on the instance only (bit matrix, transposed
+columns, integer levels) and is cached per instance (instances are immutable, so the cache
+can never go stale). :class:`Engine` holds the padded per-chain arrays a kernel updates in
+place; :mod:`spinglass_nets.samplers.base` turns it into public ``State`` tuples.
+
+At every block boundary (each call of :meth:`Engine.sweep`) the float kernel's fields and
+energy are recomputed from ``w`` by :func:`float_fields`, so the state at a boundary is a
+function of (w, generator states) alone: that is what makes checkpoints and resume exact.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+
+from .._numba import njit
+from . import _kernels as K
+
+MAX_N_BITS = 32000  # int16 fields: |h| <= N must stay clear of the padding sentinel
+
+_LAYOUTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _pad(n, m):
+    return -(-n // m) * m
+
+
+@njit
+def float_fields(cT, w, f):
+    """Fields ``f[c, mu] = sum_i w[c, i] cT[i, mu]`` in a fixed summation order."""
+    C = w.shape[0]
+    N, P = cT.shape
+    for c in range(C):
+        for mu in range(P):
+            f[c, mu] = 0.0
+        for i in range(N):
+            wi = np.float64(w[c, i])
+            for mu in range(P):
+                f[c, mu] += wi * cT[i, mu]
+
+
+@njit
+def float_energy(f, P, lo, hi, lo_r, hi_r, scale, linear, out):
+    """Energy of each chain from its fields (same per-pattern rule as the kernel)."""
+    for c in range(f.shape[0]):
+        e = 0.0
+        for mu in range(P):
+            e += K._pattern_energy(f[c, mu], lo, hi, lo_r, hi_r, scale, linear)
+        out[c, 0] = e
+
+
+@njit
+def bits_init(cT, w, h, la, lb, vb, ints, A, B, W, P):
+    """Integer fields, level bitsets and (violated count, violated field sum) from ``w``."""
+    C = w.shape[0]
+    N = cT.shape[0]
+    for c in range(C):
+        for mu in range(h.shape[1]):
+            h[c, mu] = 0 if mu < P else K.SENTINEL
+        for i in range(N):
+            wi = np.int16(w[c, i])
+            for mu in range(P):
+                h[c, mu] += wi * cT[i, mu]
+        nv = np.int64(0)
+        sv = np.int64(0)
+        for mu in range(P):
+            if h[c, mu] <= B:
+                nv += 1
+                sv += h[c, mu]
+        ints[c, K.I_NVIOL] = nv
+        ints[c, K.I_SUMV] = sv
+        K.rebuild_bits(h[c], A, B, la[c], lb[c], vb[c], W)
+
+
+class Layout:
+    """Instance-only arrays for the kernels (built once per instance and cached)."""
+
+    def __init__(self, instance):
+        n, p = instance.n, instance.p
+        self.n, self.p = n, p
+        self.sqrt_n = math.sqrt(n)
+        self.bits = instance.patterns == "binary" and instance.kind == "perceptron"
+        c = instance.c()
+        if self.bits:
+            if n > MAX_N_BITS:
+                raise ValueError(f"n={n} is too large for the bit-packed kernel; the limit is {MAX_N_BITS}")
+            self.W = max(1, _pad(p, 64) // 64)
+            self.ppad = 64 * self.W
+            ct = np.zeros((n, self.ppad), dtype=np.int8)
+            ct[:, :p] = c.T
+            self.cT = ct
+            positive = np.zeros((n, self.ppad), dtype=np.uint8)
+            positive[:, :p] = c.T > 0
+            # bit j of word k <-> pattern 64 k + j (little-endian packing)
+            self.cbits = np.ascontiguousarray(
+                np.packbits(positive, axis=1, bitorder="little").view(np.uint64).reshape(n, self.W)
+            )
+            # Lowest satisfied level with the parity of N, clamped to [-N, N + 2]: beyond that
+            # range the clamped level behaves identically (no field reaches it).
+            a = instance.h_min
+            if (a - n) % 2:
+                a += 1
+            self.A = int(min(max(a, -n), n + 2))
+            self.B = self.A - 2
+        else:
+            self.ppad = _pad(max(p, 1), 8)
+            if instance.patterns == "binary":
+                self.cT = np.ascontiguousarray(c.T.astype(np.float64))
+                scale = 1.0 / self.sqrt_n
+                k_r = instance.kappa * self.sqrt_n
+                self.lo, self.hi = float(instance.h_min), float(instance.h_max)
+            else:
+                self.cT = np.ascontiguousarray(c.T / self.sqrt_n)
+                scale = 1.0
+                k_r = instance.kappa
+                if instance.kind == "symmetric":
+                    self.lo, self.hi = -instance.kappa, instance.kappa
+                else:
+                    self.lo, self.hi = instance.kappa, math.inf
+            if instance.kind == "symmetric":
+                self.lo_r, self.hi_r = -k_r, k_r
+            else:
+                self.lo_r, self.hi_r = k_r, math.inf
+                self.hi = math.inf
+            self.scale = scale
+        self.kappa = instance.kappa
+
+
+def layout(instance) -> Layout:
+    lay = _LAYOUTS.get(instance)
+    if lay is None:
+        lay = Layout(instance)
+        _LAYOUTS[instance] = lay
+    return lay
+
+
+class Engine:
+    """Padded per-chain arrays for ``n_total`` kernel chains of one instance.
+
+    Parameters
+    ----------
+    instance : PerceptronInstance
+    w : (C, N) int8
+    rng_state : (C, 4) uint64
+    energy : {"errors", "linear"}
+    """
+
+    def __init__(self, instance, w, rng_state, energy):
+        lay = layout(instance)
+        self.lay = lay
+        self.linear = 1 if energy == "linear" else 0
+        C, n = w.shape
+        self.C = C
+        npad = _pad(n, 64)
+        self._w = np.zeros((C, npad), dtype=np.int8)
+        self._w[:, :n] = w
+        self.rng = np.zeros((C, 8), dtype=np.uint64)
+        self.rng[:, :4] = rng_state
+        self.ints = np.zeros((C, 8), dtype=np.int64)
+        if lay.bits:
+            wpad = _pad(lay.W, 8)
+            self.h = np.empty((C, lay.ppad), dtype=np.int16)
+            self.la = np.zeros((C, wpad), dtype=np.uint64)
+            self.lb = np.zeros((C, wpad), dtype=np.uint64)
+            self.vb = np.zeros((C, wpad), dtype=np.uint64)
+            bits_init(lay.cT, self._w[:, :n], self.h, self.la, self.lb, self.vb, self.ints, lay.A, lay.B, lay.W, lay.p)
+        else:
+            self.f = np.zeros((C, lay.ppad), dtype=np.float64)
+            self.e = np.zeros((C, 8), dtype=np.float64)
+            self._refresh_float()
+
+    def _refresh_float(self):
+        lay = self.lay
+        float_fields(lay.cT, self._w[:, : lay.n], self.f)
+        float_energy(self.f, lay.p, lay.lo, lay.hi, lay.lo_r, lay.hi_r, lay.scale, self.linear, self.e)
+
+    def sweep(self, betas):
+        """Run ``betas.shape[1]`` sweeps; ``betas`` is (C, S) float64."""
+        lay = self.lay
+        betas = np.ascontiguousarray(betas, dtype=np.float64)
+        if lay.bits:
+            K.metropolis_bits(
+                lay.cbits, lay.cT, self._w, self.h, self.la, self.lb, self.vb, self.ints, self.rng,
+                betas, lay.A, lay.B, lay.W, self.linear, lay.kappa, 1.0 / lay.sqrt_n,
+            )
+        else:
+            K.metropolis_float(
+                lay.cT, self._w, self.f, self.e, self.ints, self.rng, betas,
+                lay.lo, lay.hi, lay.lo_r, lay.hi_r, lay.scale, self.linear,
+            )
+            self._refresh_float()
+
+    # ------------------------------------------------------------------ views and copies
+    @property
+    def w(self):
+        return self._w[:, : self.lay.n]
+
+    def fields(self):
+        """Fields (C, P): integer ``h`` (int16) for the bits kernel, float64 otherwise."""
+        return (self.h if self.lay.bits else self.f)[:, : self.lay.p]
+
+    def energies(self):
+        """(C,) float64: errors as integers in float, or the linear energy."""
+        if self.lay.bits:
+            nv = self.ints[:, K.I_NVIOL].astype(np.float64)
+            if not self.linear:
+                return nv
+            return self.lay.kappa * nv - self.ints[:, K.I_SUMV] / self.lay.sqrt_n
+        return self.e[:, 0].copy()
+
+    def take_counters(self):
+        """(accepted, proposed) since the last call, per chain; resets them."""
+        acc = self.ints[:, K.I_ACC].copy()
+        prop = self.ints[:, K.I_PROP].copy()
+        self.ints[:, K.I_ACC] = 0
+        self.ints[:, K.I_PROP] = 0
+        return acc, prop
+
+    def rng_state(self):
+        return self.rng[:, :4].copy()
+
+    def permute(self, order):
+        """Reorder chains (kernel-chain j takes the arrays of chain ``order[j]``)."""
+        for name in ("_w", "rng", "ints", "h", "la", "lb", "vb", "f", "e"):
+            if hasattr(self, name):
+                setattr(self, name, np.ascontiguousarray(getattr(self, name)[order]))

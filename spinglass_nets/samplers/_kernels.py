@@ -1,0 +1,352 @@
+"""Compiled sweeps. Arrays in, arrays out; no validation here (the Python boundary did it).
+
+Two kernels, both ``prange`` over independent chains (each chain owns its generator state,
+so results do not depend on the thread count):
+
+``metropolis_bits``
+    +-1 patterns, perceptron constraint. Integer fields ``h_mu = y_mu xi_mu . w`` move by
+    +-2 per flip, so only patterns at the level ``A`` (satisfied, the lowest satisfied level
+    with the parity of N) or ``B = A - 2`` (violated, one flip from satisfied) change status.
+    With the shared bit matrix ``cbits[i]`` = bitset over mu of ``{c_mu,i > 0}`` (c = y xi),
+    ``S_i = cbits[i]`` if ``w_i = +1`` else its complement is the set of patterns whose
+    field *drops* when ``w_i`` flips, and
+
+        dE_errors = popcount(LA & S_i) - popcount(LB & ~S_i),
+
+    P/64 words per proposal (DESIGN.md section 4). The linear energy uses a third bitset
+    ``V = {h <= B}`` (see :func:`_delta_linear`). An accepted flip updates the int16 fields
+    and rebuilds LA, LB, V in the same pass.
+
+``metropolis_float``
+    any patterns and either constraint (perceptron or symmetric), float64 fields, one loop
+    over P per proposal. For +-1 patterns the fields are integers held exactly in float64 and
+    the thresholds are the instance's integer thresholds, so tests stay exact.
+
+Energies: ``errors`` = violated count; ``linear`` = sum over violated of the violation.
+In ``metropolis_bits`` both are carried exactly as integers per chain (``ints[c, 0]`` =
+violated count n, ``ints[c, 1]`` = sum of the violated fields s), and
+``E_linear = kappa n - s / sqrt(N)``.
+
+A proposal picks a site uniformly (Lemire's unbiased bounded draw on xoshiro256**), accepts
+``dE <= 0`` without a draw, otherwise accepts when ``u < exp(-beta dE)``; at ``beta = inf``
+no uniform is drawn. The same sequence of draws therefore follows from the same state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._numba import njit, popcount64
+from .._rng import bounded, u64_to_unit, xoshiro_next
+
+# Layout of the per-chain integer scalars ``ints`` (C, 8) int64; one 64-byte row per chain
+# so that chains on different threads never share a cache line.
+I_NVIOL = 0  # violated count
+I_SUMV = 1  # sum of the fields of violated patterns (bits kernel, linear energy)
+I_ACC = 2  # accepted proposals since the counter was last reset
+I_PROP = 3  # proposals since the counter was last reset
+
+SENTINEL = 32767  # field held by padding patterns: never at A or B, never violated
+TABLE = 256  # exp(-beta dE) lookup for integer dE < TABLE (errors energy)
+
+
+@njit
+def rebuild_bits(h, A, B, la, lb, vb, W):
+    """Recompute the level bitsets of one chain from its fields ``h`` (Ppad,) int16."""
+    for k in range(W):
+        a = np.uint64(0)
+        b = np.uint64(0)
+        v = np.uint64(0)
+        base = 64 * k
+        for j in range(64):
+            hv = h[base + j]
+            bit = np.uint64(1) << np.uint64(j)
+            if hv == A:
+                a |= bit
+            elif hv == B:
+                b |= bit
+            if hv <= B:
+                v |= bit
+        la[k] = a
+        lb[k] = b
+        vb[k] = v
+
+
+@njit
+def _flip_update(h, crow, wi, A, B, la, lb, vb, W):
+    """Apply the flip of a weight with value ``wi`` (before the flip) to ``h`` and rebuild
+    the bitsets in the same pass over the patterns."""
+    d = np.int16(-2 * wi)
+    for k in range(W):
+        a = np.uint64(0)
+        b = np.uint64(0)
+        v = np.uint64(0)
+        base = 64 * k
+        for j in range(64):
+            hv = h[base + j] + d * crow[base + j]
+            h[base + j] = hv
+            a |= np.uint64(hv == A) << np.uint64(j)
+            b |= np.uint64(hv == B) << np.uint64(j)
+            v |= np.uint64(hv <= B) << np.uint64(j)
+        la[k] = a
+        lb[k] = b
+        vb[k] = v
+
+
+@njit
+def _delta_counts(crow_bits, neg, la, lb, W):
+    """(patterns that become violated, patterns that become satisfied) for one flip."""
+    up = np.int64(0)
+    down = np.int64(0)
+    for k in range(W):
+        s = crow_bits[k] ^ neg
+        up += np.int64(popcount64(la[k] & s))
+        down += np.int64(popcount64(lb[k] & ~s))
+    return up, down
+
+
+@njit
+def _delta_linear(crow_bits, neg, la, lb, vb, W):
+    """Changes (dn, ds) of the violated count and of the sum of violated fields.
+
+    Patterns in S (field drops by 2): at A -> become violated at B (dn +1, ds +B);
+    already violated -> ds -2. Patterns not in S (field rises by 2): at B -> satisfied
+    (dn -1, ds -B); violated below B -> ds +2. Returns (up, down, n_vs, n_vns) with
+    n_vs = |V & S|, n_vns = |V & ~S & ~LB|.
+    """
+    up = np.int64(0)
+    down = np.int64(0)
+    n_vs = np.int64(0)
+    n_vns = np.int64(0)
+    for k in range(W):
+        s = crow_bits[k] ^ neg
+        up += np.int64(popcount64(la[k] & s))
+        down += np.int64(popcount64(lb[k] & ~s))
+        n_vs += np.int64(popcount64(vb[k] & s))
+        n_vns += np.int64(popcount64(vb[k] & ~s & ~lb[k]))
+    return up, down, n_vs, n_vns
+
+
+@njit(parallel=True)
+def metropolis_bits(cbits, cT, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n):
+    """Run ``betas.shape[1]`` Metropolis sweeps on every chain (+-1 patterns, perceptron).
+
+    Parameters
+    ----------
+    cbits : (N, W) uint64
+        Bitset rows of ``c_mu,i > 0`` (c = y xi), padding bits 0.
+    cT : (N, Ppad) int8
+        ``c`` transposed, padding columns 0.
+    w : (C, Npad) int8
+        Weights (first N columns used), updated in place.
+    h : (C, Ppad) int16
+        Fields, padding entries at ``SENTINEL``; updated in place.
+    la, lb, vb : (C, Wpad) uint64
+        Bitsets of fields at A, at B, and <= B; updated in place.
+    ints : (C, 8) int64
+        Per-chain integers (violated count, violated field sum, accepted, proposed).
+    rng : (C, 8) uint64
+        xoshiro256** states in columns 0-3; advanced in place.
+    betas : (C, S) float64
+        Inverse temperature of each chain for each of the S sweeps (may be inf).
+    A, B : int
+        Field levels (see module docstring).
+    W : int
+        Number of 64-pattern words in use.
+    linear : int
+        0 for the errors energy, 1 for the linear energy.
+    kappa, inv_sqrt_n : float
+        Margin and 1/sqrt(N) (linear energy only).
+    """
+    C = w.shape[0]
+    N = cbits.shape[0]
+    n_sweeps = betas.shape[1]
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    zero = np.uint64(0)
+    for c in prange(C):
+        s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
+        table = np.empty(TABLE, dtype=np.float64)
+        nv = ints[c, I_NVIOL]
+        sv = ints[c, I_SUMV]
+        acc = np.int64(0)
+        hc = h[c]
+        lac = la[c]
+        lbc = lb[c]
+        vbc = vb[c]
+        wc = w[c]
+        for t in range(n_sweeps):
+            beta = betas[c, t]
+            for k in range(TABLE):
+                table[k] = np.exp(-beta * k) if beta < np.inf else (1.0 if k == 0 else 0.0)
+            for _ in range(N):
+                ok = False
+                i = np.int64(0)
+                while not ok:
+                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                    i, ok = bounded(x, N)
+                wi = wc[i]
+                neg = zero if wi > 0 else full
+                if linear == 0:
+                    up, down = _delta_counts(cbits[i], neg, lac, lbc, W)
+                    de = up - down
+                    if de <= 0:
+                        accept = True
+                    else:
+                        pa = table[de] if de < TABLE else np.exp(-beta * de)
+                        if pa > 0.0:
+                            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                            accept = u64_to_unit(x) < pa
+                        else:
+                            accept = False
+                    if accept:
+                        nv += de
+                else:
+                    up, down, n_vs, n_vns = _delta_linear(cbits[i], neg, lac, lbc, vbc, W)
+                    dn = up - down
+                    ds = B * up - 2 * n_vs - B * down + 2 * n_vns
+                    e_old = kappa * nv - sv * inv_sqrt_n
+                    e_new = kappa * (nv + dn) - (sv + ds) * inv_sqrt_n
+                    de_f = e_new - e_old
+                    if de_f <= 0.0:
+                        accept = True
+                    elif beta < np.inf:
+                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                        accept = u64_to_unit(x) < np.exp(-beta * de_f)
+                    else:
+                        accept = False
+                    if accept:
+                        nv += dn
+                        sv += ds
+                if accept:
+                    _flip_update(hc, cT[i], wi, A, B, lac, lbc, vbc, W)
+                    wc[i] = -wi
+                    acc += 1
+        ints[c, I_NVIOL] = nv
+        ints[c, I_SUMV] = sv
+        ints[c, I_ACC] += acc
+        ints[c, I_PROP] += n_sweeps * N
+        rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
+
+
+@njit
+def _pattern_energy(f, lo, hi, lo_r, hi_r, scale, linear):
+    if f < lo:
+        return (lo_r - f) * scale if linear else 1.0
+    if f > hi:
+        return (f - hi_r) * scale if linear else 1.0
+    return 0.0
+
+
+@njit(parallel=True)
+def metropolis_float(cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear):
+    """Run ``betas.shape[1]`` Metropolis sweeps on every chain with float64 fields.
+
+    Parameters
+    ----------
+    cT : (N, P) float64
+        Columns ``c_mu,i`` (c = y xi; for Gaussian patterns divided by sqrt(N)).
+    w : (C, Npad) int8
+        Weights, updated in place.
+    f : (C, Ppad) float64
+        Fields (``h`` for +-1 patterns, ``Delta`` for Gaussian), updated in place.
+    energy : (C, 8) float64
+        Column 0: current energy, updated in place.
+    ints : (C, 8) int64
+        Accepted / proposed counters (``I_ACC``, ``I_PROP``).
+    rng : (C, 8) uint64
+        xoshiro256** states in columns 0-3.
+    betas : (C, S) float64
+    lo, hi : float
+        Feasible interval of a field (exact thresholds; ``hi = inf`` for the perceptron).
+    lo_r, hi_r, scale : float
+        Linear energy of a field below ``lo``: ``(lo_r - f) * scale`` (above ``hi``:
+        ``(f - hi_r) * scale``); for +-1 patterns ``lo_r = kappa sqrt(N)``, ``scale = 1/sqrt(N)``.
+    linear : int
+        0 errors, 1 linear.
+    """
+    C = w.shape[0]
+    N = cT.shape[0]
+    P = cT.shape[1]
+    n_sweeps = betas.shape[1]
+    for c in prange(C):
+        s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
+        fc = f[c]
+        wc = w[c]
+        e = energy[c, 0]
+        acc = np.int64(0)
+        for t in range(n_sweeps):
+            beta = betas[c, t]
+            for _ in range(N):
+                ok = False
+                i = np.int64(0)
+                while not ok:
+                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                    i, ok = bounded(x, N)
+                d = -2.0 * wc[i]
+                col = cT[i]
+                de = 0.0
+                for mu in range(P):
+                    old = fc[mu]
+                    new = old + d * col[mu]
+                    de += _pattern_energy(new, lo, hi, lo_r, hi_r, scale, linear) - _pattern_energy(
+                        old, lo, hi, lo_r, hi_r, scale, linear
+                    )
+                if de <= 0.0:
+                    accept = True
+                elif beta < np.inf:
+                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                    accept = u64_to_unit(x) < np.exp(-beta * de)
+                else:
+                    accept = False
+                if accept:
+                    for mu in range(P):
+                        fc[mu] += d * col[mu]
+                    wc[i] = -wc[i]
+                    e += de
+                    acc += 1
+        energy[c, 0] = e
+        ints[c, I_ACC] += acc
+        ints[c, I_PROP] += n_sweeps * N
+        rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
+
+
+@njit
+def pt_swap_pass(energies, betas_k, slot_of, chain_at, offset, uniforms, accepted, attempted):
+    """One replica-exchange pass over neighbouring temperature pairs of every PT system.
+
+    Pairs (k, k+1) for k = offset, offset+2, ... (even/odd alternation); the configurations
+    at temperatures k and k+1 exchange temperatures with probability
+    ``min(1, exp((beta_{k+1} - beta_k)(E_{k+1} - E_k)))``, decided by ``uniforms[s, k]``
+    (drawn by the caller from the system's stream, so this logic is testable with given
+    uniforms).
+
+    Parameters
+    ----------
+    energies : (M, K) float64
+        Energy of the configuration held by replica j of system s (``energies[s, j]``).
+    betas_k : (K,) float64
+        Temperature ladder, ascending in beta.
+    slot_of : (M, K) int64
+        ``slot_of[s, j]`` = temperature index of replica j; updated in place.
+    chain_at : (M, K) int64
+        ``chain_at[s, k]`` = replica at temperature k; updated in place.
+    offset : int
+        0 or 1.
+    uniforms : (M, K) float64
+    accepted, attempted : (K,) int64
+        Per-pair counters (index k for the pair (k, k+1)); updated in place.
+    """
+    M, K = chain_at.shape
+    for s in range(M):
+        for k in range(offset, K - 1, 2):
+            a = chain_at[s, k]
+            b = chain_at[s, k + 1]
+            x = (betas_k[k + 1] - betas_k[k]) * (energies[s, b] - energies[s, a])
+            attempted[k] += 1
+            if x >= 0.0 or uniforms[s, k] < np.exp(x):
+                chain_at[s, k] = b
+                chain_at[s, k + 1] = a
+                slot_of[s, a] = k + 1
+                slot_of[s, b] = k
+                accepted[k] += 1
