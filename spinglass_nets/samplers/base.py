@@ -364,6 +364,8 @@ def run(
         writer = open_run_writer(store, run_name or sampler.name, spec, instance, overwrite=overwrite)
     try:
         eng, aux = _build(sampler, instance, n_chains, root, init)
+        if writer is not None:
+            writer.checkpoint(_checkpoint_arrays(eng, aux), 0)
         return _drive(sampler, instance, eng, aux, 0, n_sweeps, record_every, root, writer,
                       callback, progress, keep_samples, checkpoint_every)
     finally:
@@ -472,6 +474,7 @@ def resume(store, run_name: str, *, n_sweeps: int | None = None, callback=None, 
         check_run_args(total, spec.record_every)
         if total < sweep:
             raise ValueError(f"n_sweeps={total} is less than the {sweep} sweeps already done")
+        sampler.check(inst, total)
         if total != spec.n_sweeps:
             rs.extend(total)
         root = _rng.seed_from_record(spec.seed)

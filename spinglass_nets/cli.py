@@ -1,0 +1,317 @@
+"""Command line: ``spinglass-nets <subcommand>`` (also ``python -m spinglass_nets``).
+
+Each subcommand is a thin layer over the library. Heavy imports happen inside handlers so
+``--help`` is instant. Errors are one line on stderr and exit status 2; results go to
+stdout, as one JSON object with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of usage + message."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _emit(args, obj, text):
+    if getattr(args, "json", False):
+        print(json.dumps(obj, default=_json_default))
+    else:
+        print(text)
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _positive_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{s!r} must be >= 1")
+    return v
+
+
+def _nonneg_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{s!r} must be >= 0")
+    return v
+
+
+def _float(s):
+    try:
+        return float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+
+
+# ------------------------------------------------------------------------------ handlers
+def cmd_instance(args):
+    from . import make_perceptron, make_symmetric_perceptron
+    from .store import write_instance
+
+    if args.symmetric:
+        if args.labels != "random":
+            raise ValueError("--labels teacher is not defined for --symmetric instances")
+        inst = make_symmetric_perceptron(args.n, args.alpha, kappa=args.kappa, patterns=args.patterns, rng=args.seed)
+    else:
+        inst = make_perceptron(args.n, args.alpha, kappa=args.kappa, labels=args.labels, patterns=args.patterns,
+                               rng=args.seed)
+    write_instance(args.output, inst, overwrite=args.overwrite)
+    d = inst.describe()
+    d["path"] = str(args.output)
+    _emit(args, d, f"wrote {args.output}: {inst.kind} N={inst.n} P={inst.p} alpha={inst.alpha:.4g} "
+                   f"kappa={inst.kappa:g} labels={inst.labels} patterns={inst.patterns}")
+    return 0
+
+
+def _build_sampler(args):
+    import numpy as np
+
+    from .samplers import Metropolis, ParallelTempering, SimulatedAnnealing, SolutionWalk, schedules
+
+    if args.sampler == "metropolis":
+        return Metropolis(beta=args.beta, energy=args.energy)
+    if args.sampler == "anneal":
+        make = schedules.geometric if args.schedule == "geometric" else schedules.linear
+        return SimulatedAnnealing(make(args.beta_start, args.beta_end, args.sweeps), energy=args.energy)
+    if args.sampler == "tempering":
+        ladder = schedules.ladder(args.beta_min, args.beta_max, args.n_temps, kind=args.schedule)
+        return ParallelTempering(np.asarray(ladder), swap_every=args.swap_every, energy=args.energy)
+    if args.energy != "errors":
+        raise ValueError("--energy linear is not defined for the solution walk (it moves at zero errors)")
+    return SolutionWalk()
+
+
+def cmd_sample(args):
+    import numba
+
+    from .samplers import resume, run
+    from .store import read_instance
+
+    if args.threads is not None:
+        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
+            raise ValueError(f"--threads {args.threads} must be between 1 and {numba.config.NUMBA_NUM_THREADS}")
+        numba.set_num_threads(args.threads)
+    ckpt = args.checkpoint_every
+    if args.resume:
+        if args.run_name is None:
+            raise ValueError("--resume needs --run-name NAME")
+        res = resume(args.file, args.run_name, n_sweeps=args.sweeps, progress=None, keep_samples=False,
+                     checkpoint_every=ckpt)
+    else:
+        inst = read_instance(args.file)
+        sampler = _build_sampler(args)
+        res = run(sampler, inst, n_chains=args.chains, n_sweeps=args.sweeps, record_every=args.record_every,
+                  rng=args.seed, store=args.file, run_name=args.run_name or sampler.name, progress=None,
+                  keep_samples=False, checkpoint_every=ckpt, overwrite=args.overwrite)
+    e = res.final_state.energy
+    out = {
+        "file": str(args.file), "run": res.run_name, "sampler": res.sampler.name, "params": res.sampler.params(),
+        "sweeps_done": int(res.final_state.sweep), "n_chains": int(e.shape[0]),
+        "final_energy": e.tolist(), "solved_chains": int((e == 0).sum()),
+        "acceptance": float(res.acceptance.mean()), "seconds": res.seconds, "seed": res.seed, "stats": res.stats,
+    }
+    _emit(args, out, f"{args.file}:/runs/{res.run_name}: {res.sampler.name}, {out['sweeps_done']} sweeps, "
+                     f"{out['n_chains']} chains, min energy {e.min():g}, {out['solved_chains']} at zero, "
+                     f"acceptance {out['acceptance']:.3f}, {res.seconds:.2f} s")
+    return 0
+
+
+def cmd_enumerate(args):
+    import numpy as np
+
+    from . import exact
+    from .store import open_store
+
+    with open_store(args.file) as st:
+        inst = st.instance()
+        reference = None
+        if args.what == "distance":
+            reference = _reference(args.reference, inst, st)
+    out = {"file": str(args.file), "n": inst.n, "p": inst.p, "alpha": inst.alpha, "kappa": inst.kappa}
+    if args.what == "count":
+        cnt = exact.count_solutions(inst)
+        out["count"] = int(cnt)
+        out["entropy"] = float(np.log(cnt) / inst.n) if cnt else None
+        text = f"{cnt} solutions; (1/N) log count = {out['entropy']}"
+    elif args.what == "dos":
+        dos = exact.density_of_states(inst, kind=args.energy)
+        out["energies"] = np.asarray(dos.energies).tolist()
+        out["counts"] = np.asarray(dos.counts).tolist()
+        text = "\n".join(f"{e:>12g} {c}" for e, c in zip(out["energies"], out["counts"]))
+    else:
+        prof = exact.distance_profile(inst, reference)
+        out["counts"] = np.asarray(prof).tolist()
+        text = "\n".join(f"{k:>4d} {c}" for k, c in enumerate(out["counts"]))
+    _emit(args, out, text)
+    return 0
+
+
+def _reference(spec, inst, st):
+    """Parse ``--reference``: 'teacher', or RUN[:CHAIN[:RECORD]] (default last record, chain 0)."""
+    if spec is None:
+        raise ValueError("--what distance needs --reference (teacher or RUN[:CHAIN[:RECORD]])")
+    if spec == "teacher":
+        if inst.teacher is None:
+            raise ValueError("--reference teacher: this instance has no teacher")
+        return inst.teacher
+    parts = spec.split(":")
+    run = st.run(parts[0])
+    chain = int(parts[1]) if len(parts) > 1 else 0
+    rec = int(parts[2]) if len(parts) > 2 else run.n_written - 1
+    if run.n_written == 0:
+        raise ValueError(f"run {parts[0]!r} has no records")
+    s = run.samples()
+    if not (0 <= chain < s.shape[1]) or not (-s.shape[0] <= rec < s.shape[0]):
+        raise ValueError(f"--reference {spec}: chain must be in [0, {s.shape[1]}), record in [0, {s.shape[0]})")
+    return s[rec, chain]
+
+
+def cmd_info(args):
+    from .store import open_store
+
+    with open_store(args.file) as st:
+        d = st.describe()
+    lines = [f"{d['path']}: spinglass_nets store, schema {d['attrs'].get('schema_version')}, "
+             f"package {d['attrs'].get('package_version')}, created {d['attrs'].get('created')}"]
+    if "instance" in d:
+        i = d["instance"]
+        lines.append(f"instance: {i['kind']} N={i['n']} P={i['p']} alpha={i['alpha']:.4g} kappa={i['kappa']:g} "
+                     f"labels={i['labels']} patterns={i['patterns']}")
+    for name, r in d["runs"].items():
+        lines.append(f"run {name}: {r['sampler']} {r['params']} chains={r['n_chains']}x{r['n_temperatures']} "
+                     f"sweeps {r['sweeps_done']}/{r['n_sweeps']} records={r['records']} "
+                     f"{'finished' if r['finished'] else 'resumable'}")
+    for g in ("analysis", "theory"):
+        if d[g]:
+            lines.append(f"{g}: {', '.join(d[g])}")
+    _emit(args, d, "\n".join(lines))
+    return 0
+
+
+def cmd_demo(args):
+    from .demo import demo
+
+    out = demo(args.output, seed=args.seed, overwrite=True)
+    _emit(args, out, out.pop("table"))
+    return 0 if out["ok"] else 1
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="spinglass-nets", description="Statistical physics of the binary perceptron: instances, "
+                "Monte Carlo, exact enumeration, HDF5 stores, theory.")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"spinglass_nets {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    q = sub.add_parser("instance", help="draw an instance and write it to a new store")
+    q.add_argument("--n", type=_positive_int, required=True, help="number of weights N")
+    q.add_argument("--alpha", type=_float, required=True, help="load P/N (P = round(alpha N))")
+    q.add_argument("--kappa", type=_float, default=None, help="margin (default 0; symmetric: required, > 0)")
+    q.add_argument("--labels", choices=["random", "teacher"], default="random")
+    q.add_argument("--patterns", choices=["binary", "gaussian"], default="binary")
+    q.add_argument("--symmetric", action="store_true", help="symmetric perceptron |Delta| <= kappa")
+    q.add_argument("--seed", type=_nonneg_int, required=True)
+    q.add_argument("-o", "--output", type=Path, required=True)
+    q.add_argument("--overwrite", action="store_true")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_instance)
+
+    q = sub.add_parser("sample", help="run a sampler on a store's instance (or --resume a run)")
+    q.add_argument("file", type=Path)
+    q.add_argument("--sampler", choices=["metropolis", "anneal", "tempering", "walk"], default="metropolis")
+    q.add_argument("--beta", type=_float, default=1.0, help="inverse temperature (metropolis; 'inf' allowed)")
+    q.add_argument("--beta-start", type=_float, default=0.5, help="anneal: first beta")
+    q.add_argument("--beta-end", type=_float, default=10.0, help="anneal: last beta")
+    q.add_argument("--schedule", choices=["geometric", "linear"], default="geometric",
+                   help="anneal schedule / tempering ladder spacing")
+    q.add_argument("--beta-min", type=_float, default=0.5, help="tempering: hottest beta")
+    q.add_argument("--beta-max", type=_float, default=5.0, help="tempering: coldest beta")
+    q.add_argument("--n-temps", type=_positive_int, default=8, help="tempering: number of temperatures")
+    q.add_argument("--swap-every", type=_positive_int, default=1, help="tempering: sweeps between exchanges")
+    q.add_argument("--energy", choices=["errors", "linear"], default="errors")
+    q.add_argument("--chains", type=_positive_int, default=4)
+    q.add_argument("--sweeps", type=_positive_int, default=None, help="sweeps (default 1000; resume: extend to)")
+    q.add_argument("--record-every", type=_positive_int, default=10)
+    q.add_argument("--seed", type=_nonneg_int, default=None, help="root seed (default: fresh entropy, recorded)")
+    q.add_argument("--run-name", default=None)
+    q.add_argument("--resume", action="store_true", help="continue --run-name from its last checkpoint")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing run of that name")
+    q.add_argument("--checkpoint-every", type=_float, default=5.0, help="seconds between checkpoints")
+    q.add_argument("--threads", type=_positive_int, default=None, help="Numba threads (chains run in parallel)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_sample)
+
+    q = sub.add_parser("enumerate", help="exact enumeration of a small instance (N <= ~30)")
+    q.add_argument("file", type=Path)
+    q.add_argument("--what", choices=["count", "dos", "distance"], default="count")
+    q.add_argument("--energy", choices=["errors", "linear"], default="errors")
+    q.add_argument("--reference", default=None, help="distance: 'teacher' or RUN[:CHAIN[:RECORD]]")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_enumerate)
+
+    q = sub.add_parser("info", help="describe a store")
+    q.add_argument("file", type=Path)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_info)
+
+    q = sub.add_parser("demo", help="the embedded default: N=21 instance, enumeration, annealing, walk, checks")
+    q.add_argument("-o", "--output", type=Path, default=Path("demo.h5"))
+    q.add_argument("--seed", type=_nonneg_int, default=2024)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_demo)
+
+    for modname in ("spinglass_nets.theory._cli", "spinglass_nets._cli_solve", "spinglass_nets.analysis._cli"):
+        try:
+            mod = __import__(modname, fromlist=["add_parser"])
+        except ImportError:
+            continue
+        mod.add_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "sample" and args.sweeps is None and not args.resume:
+        args.sweeps = 1000
+    if getattr(args, "command", None) == "instance" and args.kappa is None:
+        if args.symmetric:
+            parser.error("--symmetric needs --kappa > 0")
+        args.kappa = 0.0
+    from .errors import SpinglassError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, SpinglassError, OSError) as exc:
+        print(f"spinglass-nets {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"spinglass-nets {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

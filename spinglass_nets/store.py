@@ -1,0 +1,594 @@
+"""HDF5 sample stores: the record of every instance, run, analysis and theory curve.
+
+The only module that imports h5py. Layout (``schema_version`` 1, DESIGN.md section 7)::
+
+    /                 attrs: creator, schema_version, package_version, created,
+                             python/numpy/numba/h5py/hdf5 versions
+    /instance         xi (P, N), y (P,), [teacher (N,)];
+                      attrs: kind, n, p, alpha, kappa, labels, patterns, seed (JSON)
+    /runs/<name>      attrs: sampler, params (JSON), n_chains, n_temperatures, n_sweeps,
+                             record_every, energy, seed (JSON), created, package_version,
+                             n_written, checkpoint_slot, checkpoint_records,
+                             checkpoint_sweep, w_encoding, chain_layout
+    /runs/<name>/w            (T, C, ceil(N/8)) uint8 bit-packed samples, gzip, chunked in T
+    /runs/<name>/energy       (T, C) float64
+    /runs/<name>/acceptance   (T, C) float64, accepted fraction since the previous record
+    /runs/<name>/beta         (T, C) float64
+    /runs/<name>/sweep        (T,) int64, sweeps done at each record
+    /runs/<name>/checkpoint_0, checkpoint_1   w, rng_state, aux_* (the sampler state)
+    /analysis/<name>, /theory/<name>          arrays + attrs params (JSON)
+
+Crash safety: records are buffered in memory and reach the file only together with a
+checkpoint, in this order: data rows, flush; checkpoint into the slot *not* named by
+``checkpoint_slot``, flush; then the counters ``n_written``, ``checkpoint_*``, flush.
+A process killed at any moment leaves counters that point at complete data and a complete
+checkpoint; rows past ``n_written`` are ignored by readers and overwritten on resume.
+
+Readers never need this package: every dataset is self-describing through attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import SchemaError, StoreError
+from .models.perceptron import PerceptronInstance
+
+SCHEMA_VERSION = 1
+CREATOR = "spinglass_nets"
+LIBVER = ("earliest", "v110")
+W_ENCODING = (
+    "np.packbits(w > 0, axis=-1) (bitorder 'big'); decode: "
+    "w = 2 * np.unpackbits(x, axis=-1, count=N).astype(np.int8) - 1"
+)
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _versions():
+    import numba
+
+    from . import __version__
+
+    return {
+        "package_version": __version__,
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "numba_version": numba.__version__,
+        "h5py_version": h5py.__version__,
+        "hdf5_version": h5py.version.hdf5_version,
+    }
+
+
+def pack(w) -> np.ndarray:
+    """Bit-pack +-1 configurations along the last axis (see ``W_ENCODING``)."""
+    return np.packbits(np.asarray(w) > 0, axis=-1)
+
+
+def unpack(x, n) -> np.ndarray:
+    """Inverse of :func:`pack`: int8 +-1 of last dimension ``n``."""
+    return (2 * np.unpackbits(np.asarray(x), axis=-1, count=n).astype(np.int8) - 1).astype(np.int8)
+
+
+# ------------------------------------------------------------------------- file opening
+def _open(path, mode):
+    path = Path(path)
+    if mode == "r" and not path.exists():
+        raise StoreError(f"store {str(path)!r} does not exist")
+    try:
+        f = h5py.File(path, mode, libver=LIBVER)
+    except OSError as exc:
+        raise StoreError(f"{str(path)!r} is not a readable HDF5 store ({exc.__class__.__name__}: {exc})") from None
+    try:
+        _check_schema(f, path)
+    except Exception:
+        f.close()
+        raise
+    return f
+
+
+def _check_schema(f, path):
+    if f.attrs.get("creator") != CREATOR:
+        raise SchemaError(f"{str(path)!r} is not a spinglass_nets store (no creator attribute)")
+    if "schema_version" not in f.attrs:
+        raise SchemaError(f"{str(path)!r} has no schema_version; cannot read it")
+    v = int(f.attrs["schema_version"])
+    if v > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{str(path)!r} has schema_version {v}, newer than this package reads ({SCHEMA_VERSION}); upgrade spinglass_nets"
+        )
+
+
+def _init_root(f):
+    f.attrs["creator"] = CREATOR
+    f.attrs["schema_version"] = SCHEMA_VERSION
+    f.attrs["created"] = _now()
+    for k, v in _versions().items():
+        f.attrs[k] = v
+
+
+def _write_instance(f, inst):
+    g = f.create_group("instance")
+    g.create_dataset("xi", data=inst.xi)
+    g.create_dataset("y", data=inst.y)
+    if inst.teacher is not None:
+        g.create_dataset("teacher", data=inst.teacher)
+    d = inst.describe()
+    for k in ("kind", "n", "p", "alpha", "kappa", "labels", "patterns"):
+        g.attrs[k] = d[k]
+    g.attrs["seed"] = json.dumps(d["seed"])
+    g["xi"].attrs["description"] = "patterns (P, N); int8 +-1 or float64 Gaussian"
+    g["y"].attrs["description"] = "labels (P,), int8 +-1"
+
+
+def _read_instance(f, path="store"):
+    if "instance" not in f:
+        raise StoreError(f"{str(path)!r} holds no instance")
+    g = f["instance"]
+    return PerceptronInstance(
+        xi=g["xi"][()], y=g["y"][()], kappa=float(g.attrs["kappa"]),
+        teacher=g["teacher"][()] if "teacher" in g else None, kind=str(g.attrs["kind"]),
+        labels=str(g.attrs["labels"]), patterns=str(g.attrs["patterns"]),
+        seed=json.loads(g.attrs.get("seed", "null")),
+    )
+
+
+def _same_instance(a, b):
+    return (
+        a.kind == b.kind and a.kappa == b.kappa and a.xi.dtype == b.xi.dtype
+        and np.array_equal(a.xi, b.xi) and np.array_equal(a.y, b.y)
+    )
+
+
+def _atomic_new_file(path, fill, overwrite=False):
+    """Create ``path`` through a temporary file in the same folder and an atomic rename,
+    so a failure never leaves a partial file (and never clobbers an existing one unless
+    ``overwrite``)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise StoreError(f"{str(path)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    if not path.parent.exists():
+        raise StoreError(f"folder {str(path.parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a store is an ordinary file
+    try:
+        with h5py.File(tmp, "w", libver=LIBVER) as f:
+            _init_root(f)
+            fill(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_instance(path, instance: PerceptronInstance, *, overwrite: bool = False) -> Path:
+    """Create a new store at ``path`` holding ``instance`` (atomically)."""
+    _atomic_new_file(path, lambda f: _write_instance(f, instance), overwrite=overwrite)
+    return Path(path)
+
+
+def read_instance(path) -> PerceptronInstance:
+    """The instance of the store at ``path``."""
+    with _open(path, "r") as f:
+        return _read_instance(f, path)
+
+
+def _ensure_store(path, instance=None):
+    """Open ``path`` for writing, creating it (with ``instance``) if missing."""
+    path = Path(path)
+    if not path.exists():
+        if instance is None:
+            _atomic_new_file(path, lambda f: None)
+        else:
+            write_instance(path, instance)
+    f = _open(path, "r+")
+    if instance is not None:
+        if "instance" not in f:
+            _write_instance(f, instance)
+        elif not _same_instance(_read_instance(f, path), instance):
+            f.close()
+            raise StoreError(f"{str(path)!r} holds a different instance; use another file")
+    return f
+
+
+def _write_named(path, group, name, arrays, params, overwrite):
+    _check_name(name)
+    f = _ensure_store(path)
+    try:
+        root = f.require_group(group)
+        if name in root:
+            if not overwrite:
+                raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True to replace it")
+            del root[name]
+        g = root.create_group(name)
+        for k, v in arrays.items():
+            g.create_dataset(k, data=np.asarray(v))
+        g.attrs["params"] = json.dumps(params, default=_json_default)
+        g.attrs["created"] = _now()
+        g.attrs["package_version"] = _versions()["package_version"]
+        f.flush()
+    finally:
+        f.close()
+
+
+def write_theory(path, name: str, arrays: dict, params: dict, *, overwrite: bool = False) -> None:
+    """Write a theory curve to ``/theory/<name>`` (creating the store if needed)."""
+    _write_named(path, "theory", name, arrays, params, overwrite)
+
+
+def write_analysis(path, name: str, arrays: dict, params: dict, *, overwrite: bool = False) -> None:
+    """Write an analysis result to ``/analysis/<name>`` with the parameters that made it."""
+    _write_named(path, "analysis", name, arrays, params, overwrite)
+
+
+def _json_default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise StoreError(f"name {name!r} is not allowed: a non-empty string without '/' not starting with '.'")
+
+
+# ----------------------------------------------------------------------------- runs
+@dataclass(frozen=True)
+class RunSpec:
+    """What defines a run (stored as attributes of ``/runs/<name>``)."""
+
+    sampler: str
+    params: dict
+    n_chains: int
+    n_sweeps: int
+    record_every: int
+    seed: dict
+    n_temperatures: int = 1
+    energy: str = "errors"
+
+    @property
+    def n_columns(self):
+        return self.n_chains * self.n_temperatures
+
+
+def _spec_attrs(g, spec: RunSpec):
+    d = asdict(spec)
+    for k in ("sampler", "n_chains", "n_sweeps", "record_every", "n_temperatures", "energy"):
+        g.attrs[k] = d[k]
+    g.attrs["params"] = json.dumps(spec.params, default=_json_default)
+    g.attrs["seed"] = json.dumps(spec.seed)
+
+
+def _spec_of(g) -> RunSpec:
+    return RunSpec(
+        sampler=str(g.attrs["sampler"]), params=json.loads(g.attrs["params"]), n_chains=int(g.attrs["n_chains"]),
+        n_sweeps=int(g.attrs["n_sweeps"]), record_every=int(g.attrs["record_every"]),
+        seed=json.loads(g.attrs["seed"]), n_temperatures=int(g.attrs["n_temperatures"]),
+        energy=str(g.attrs["energy"]),
+    )
+
+
+class RunWriter:
+    """Appends records to ``/runs/<name>``; see the module docstring for the write order."""
+
+    def __init__(self, f, g, n, owns_file=True):
+        self.f, self.g, self.n = f, g, n
+        self.name = g.name.rsplit("/", 1)[-1]
+        self._owns = owns_file
+        self._buf = []
+        self.n_written = int(g.attrs["n_written"])
+
+    def append(self, w, energy, acceptance, beta, sweep):
+        self._buf.append((pack(w), np.array(energy, dtype=np.float64), np.array(acceptance, dtype=np.float64),
+                          np.array(beta, dtype=np.float64), int(sweep)))
+
+    def _flush_rows(self):
+        if not self._buf:
+            return
+        t0, k = self.n_written, len(self._buf)
+        cols = {
+            "w": np.stack([b[0] for b in self._buf]),
+            "energy": np.stack([b[1] for b in self._buf]),
+            "acceptance": np.stack([b[2] for b in self._buf]),
+            "beta": np.stack([b[3] for b in self._buf]),
+            "sweep": np.array([b[4] for b in self._buf], dtype=np.int64),
+        }
+        for key, arr in cols.items():
+            ds = self.g[key]
+            if ds.shape[0] < t0 + k:
+                ds.resize(t0 + k, axis=0)
+            ds[t0 : t0 + k] = arr
+        self._buf = []
+        self.f.flush()
+        return t0 + k
+
+    def checkpoint(self, arrays: dict, sweep: int):
+        """Write buffered rows, then the state into the free slot, then the counters."""
+        n_new = self._flush_rows() or self.n_written
+        slot = 1 - int(self.g.attrs["checkpoint_slot"]) if int(self.g.attrs["checkpoint_slot"]) >= 0 else 0
+        cg = self.g.require_group(f"checkpoint_{slot}")
+        for k, v in arrays.items():
+            v = np.asarray(v)
+            if k in cg and cg[k].shape == v.shape and cg[k].dtype == v.dtype:
+                cg[k][...] = v
+            else:
+                if k in cg:
+                    del cg[k]
+                cg.create_dataset(k, data=v)
+        cg.attrs["sweep"] = int(sweep)
+        cg.attrs["records"] = int(n_new)
+        self.f.flush()
+        # Counters last: these few scalar attributes are the commit point.
+        self.g.attrs["n_written"] = int(n_new)
+        self.g.attrs["checkpoint_slot"] = int(slot)
+        self.g.attrs["checkpoint_records"] = int(n_new)
+        self.g.attrs["checkpoint_sweep"] = int(sweep)
+        self.f.flush()
+        self.n_written = n_new
+
+    def close(self):
+        # Records after the last checkpoint are dropped on purpose: without a matching
+        # checkpoint they could not be resumed consistently; resume recomputes them.
+        self._buf = []
+        if self._owns and self.f.id.valid:
+            self.f.close()
+
+
+def open_run_writer(path, name, spec: RunSpec, instance, *, overwrite=False) -> RunWriter:
+    """Create ``/runs/<name>`` in the store at ``path`` (created with ``instance`` if
+    missing; refused if the store holds another instance or the run exists, unless
+    ``overwrite``)."""
+    _check_name(name)
+    f = _ensure_store(path, instance)
+    try:
+        runs = f.require_group("runs")
+        if name in runs:
+            if not overwrite:
+                raise StoreError(f"run {name!r} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) or --resume")
+            del runs[name]
+        g = runs.create_group(name)
+        _spec_attrs(g, spec)
+        g.attrs["created"] = _now()
+        g.attrs["package_version"] = _versions()["package_version"]
+        g.attrs["w_encoding"] = W_ENCODING
+        g.attrs["chain_layout"] = (
+            "column c of each trace is chain c; with n_temperatures K > 1, column c*K + k is chain c at "
+            "temperature index k (ascending beta)"
+        )
+        C, nb = spec.n_columns, (instance.n + 7) // 8
+        rows = max(1, min(1024, (1 << 20) // max(1, C * nb)))
+        kw = dict(maxshape=(None, C), chunks=(rows, C), compression="gzip", shuffle=True)
+        g.create_dataset("w", shape=(0, C, nb), maxshape=(None, C, nb), chunks=(rows, C, nb), dtype=np.uint8,
+                         compression="gzip", shuffle=True)
+        g["w"].attrs["encoding"] = W_ENCODING
+        g["w"].attrs["n"] = instance.n
+        for key, desc in (("energy", "energy per record and chain"),
+                          ("acceptance", "accepted fraction of proposals since the previous record"),
+                          ("beta", "inverse temperature at the record")):
+            g.create_dataset(key, shape=(0, C), dtype=np.float64, **kw)
+            g[key].attrs["description"] = desc
+        g.create_dataset("sweep", shape=(0,), maxshape=(None,), chunks=(rows,), dtype=np.int64)
+        g["sweep"].attrs["description"] = "sweeps (N proposals each) done at the record"
+        g.attrs["n_written"] = 0
+        g.attrs["checkpoint_slot"] = -1
+        g.attrs["checkpoint_records"] = 0
+        g.attrs["checkpoint_sweep"] = 0
+        f.flush()
+    except BaseException:
+        f.close()
+        raise
+    return RunWriter(f, g, instance.n)
+
+
+class RunResumer:
+    """Everything :func:`spinglass_nets.samplers.resume` needs from a stored run."""
+
+    def __init__(self, path, name):
+        self.f = _open(path, "r+")
+        try:
+            if "runs" not in self.f or name not in self.f["runs"]:
+                have = sorted(self.f["runs"]) if "runs" in self.f else []
+                raise StoreError(f"no run {name!r} in {str(path)!r}; runs: {', '.join(have) or 'none'}")
+            self.g = self.f["runs"][name]
+            self.spec = _spec_of(self.g)
+            self.instance = _read_instance(self.f, path)
+            slot = int(self.g.attrs["checkpoint_slot"])
+            if slot < 0:
+                raise StoreError(f"run {name!r} has no checkpoint; start it again with overwrite")
+            cg = self.g[f"checkpoint_{slot}"]
+            self.checkpoint = {k: cg[k][()] for k in cg}
+            self.sweep = int(self.g.attrs["checkpoint_sweep"])
+            records = int(self.g.attrs["checkpoint_records"])
+            self.g.attrs["n_written"] = records
+            for key in ("w", "energy", "acceptance", "beta", "sweep"):
+                self.g[key].resize(records, axis=0)
+            self.f.flush()
+            self.writer = RunWriter(self.f, self.g, self.instance.n, owns_file=False)
+        except BaseException:
+            self.f.close()
+            raise
+
+    def extend(self, n_sweeps):
+        self.g.attrs["n_sweeps"] = int(n_sweeps)
+        self.f.flush()
+
+    def close(self):
+        if self.f.id.valid:
+            self.f.close()
+
+
+def open_run_resumer(path, name) -> RunResumer:
+    return RunResumer(path, name)
+
+
+# ---------------------------------------------------------------------------- reading
+class RunReader:
+    """Read access to one run (emcee-style ``samples(discard=, thin=, flat=)``)."""
+
+    def __init__(self, g, n):
+        self._g = g
+        self.n = n
+        self.name = g.name.rsplit("/", 1)[-1]
+
+    @property
+    def attrs(self) -> dict:
+        """Run attributes; JSON attributes are decoded."""
+        out = {}
+        for k, v in self._g.attrs.items():
+            if k in ("params", "seed"):
+                v = json.loads(v)
+            elif isinstance(v, np.generic):
+                v = v.item()
+            out[k] = v
+        return out
+
+    @property
+    def spec(self) -> RunSpec:
+        return _spec_of(self._g)
+
+    @property
+    def n_written(self) -> int:
+        """Complete records (rows past it, if any, are ignored)."""
+        return int(self._g.attrs["n_written"])
+
+    @property
+    def finished(self) -> bool:
+        return int(self._g.attrs["checkpoint_sweep"]) >= int(self._g.attrs["n_sweeps"])
+
+    def _rows(self, key, discard, thin):
+        if isinstance(discard, bool) or not isinstance(discard, (int, np.integer)) or discard < 0:
+            raise ValueError(f"discard={discard!r} must be an integer >= 0")
+        if isinstance(thin, bool) or not isinstance(thin, (int, np.integer)) or thin < 1:
+            raise ValueError(f"thin={thin!r} must be an integer >= 1")
+        return self._g[key][discard : self.n_written : thin]
+
+    def _flat(self, x, flat):
+        return x.reshape((-1,) + x.shape[2:]) if flat else x
+
+    def samples(self, discard: int = 0, thin: int = 1, flat: bool = False) -> np.ndarray:
+        """Configurations, (T, C, N) int8 (``flat``: (T*C, N))."""
+        return self._flat(unpack(self._rows("w", discard, thin), self.n), flat)
+
+    def energies(self, discard=0, thin=1, flat=False) -> np.ndarray:
+        """Energies, (T, C) (``flat``: (T*C,))."""
+        return self._flat(self._rows("energy", discard, thin), flat)
+
+    def acceptance(self, discard=0, thin=1, flat=False) -> np.ndarray:
+        return self._flat(self._rows("acceptance", discard, thin), flat)
+
+    def betas(self, discard=0, thin=1, flat=False) -> np.ndarray:
+        return self._flat(self._rows("beta", discard, thin), flat)
+
+    def sweeps(self, discard=0, thin=1) -> np.ndarray:
+        return self._rows("sweep", discard, thin)
+
+
+class Store:
+    """An open store. Use :func:`open_store`; a context manager.
+
+    Read-only opens (``mode="r"``, the default) cannot write: h5py refuses every write.
+    """
+
+    def __init__(self, path, mode="r"):
+        if mode not in ("r", "r+"):
+            raise ValueError(f"mode={mode!r} is not allowed; choose 'r' or 'r+'")
+        self.path = Path(path)
+        self.mode = mode
+        self._f = _open(path, mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self._f.id.valid:
+            self._f.close()
+
+    @property
+    def attrs(self) -> dict:
+        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._f.attrs.items()}
+
+    def instance(self) -> PerceptronInstance:
+        return _read_instance(self._f, self.path)
+
+    def runs(self) -> list:
+        return sorted(self._f["runs"]) if "runs" in self._f else []
+
+    def run(self, name) -> RunReader:
+        if name not in self.runs():
+            raise StoreError(f"no run {name!r} in {str(self.path)!r}; runs: {', '.join(self.runs()) or 'none'}")
+        return RunReader(self._f["runs"][name], int(self._f["instance"].attrs["n"]))
+
+    def _named(self, group, name):
+        if group not in self._f or name not in self._f[group]:
+            have = sorted(self._f[group]) if group in self._f else []
+            raise StoreError(f"no /{group}/{name} in {str(self.path)!r}; have: {', '.join(have) or 'none'}")
+        g = self._f[group][name]
+        return {k: g[k][()] for k in g}, json.loads(g.attrs["params"])
+
+    def analyses(self) -> list:
+        return sorted(self._f["analysis"]) if "analysis" in self._f else []
+
+    def analysis(self, name):
+        """(arrays dict, params dict) of ``/analysis/<name>``."""
+        return self._named("analysis", name)
+
+    def theories(self) -> list:
+        return sorted(self._f["theory"]) if "theory" in self._f else []
+
+    def theory(self, name):
+        """(arrays dict, params dict) of ``/theory/<name>``."""
+        return self._named("theory", name)
+
+    def describe(self) -> dict:
+        """JSON-able summary: root attributes, instance, runs with their progress."""
+        out = {"path": str(self.path), "attrs": self.attrs}
+        if "instance" in self._f:
+            out["instance"] = self.instance().describe()
+        out["runs"] = {}
+        for name in self.runs():
+            r = self.run(name)
+            a = r.attrs
+            out["runs"][name] = {
+                "sampler": a["sampler"], "params": a["params"], "n_chains": a["n_chains"],
+                "n_temperatures": a["n_temperatures"], "n_sweeps": a["n_sweeps"],
+                "record_every": a["record_every"], "records": r.n_written,
+                "sweeps_done": a["checkpoint_sweep"], "finished": r.finished, "energy": a["energy"],
+            }
+        out["analysis"] = self.analyses()
+        out["theory"] = self.theories()
+        return out
+
+
+def open_store(path, mode: str = "r") -> Store:
+    """Open a sample store (``mode="r"`` read-only, ``"r+"`` read-write).
+
+    Refuses files that are not stores, or whose schema version is missing or newer, with
+    :class:`~spinglass_nets.errors.SchemaError`.
+    """
+    return Store(path, mode)
+
+
+def environment() -> dict:
+    """Versions recorded in every store (also printed by ``spinglass-nets info``)."""
+    return {**_versions(), "platform": sys.platform}
