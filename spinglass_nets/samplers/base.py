@@ -245,7 +245,7 @@ def _chain_betas(sampler, aux, C, sweep0, n):
     b = sampler.betas(sweep0, n)
     K = b.shape[0]
     if K == 1:
-        return np.broadcast_to(b, (C, n))
+        return np.repeat(b, C, axis=0)  # a fresh writable array: kernels see one signature
     slot = aux["slot_of"].reshape(-1)
     return b[slot]
 

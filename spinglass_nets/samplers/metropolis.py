@@ -166,9 +166,10 @@ class SolutionWalk(Sampler):
     starts from solutions and rejects every move leaving the solution space. Its stationary
     law is uniform over the single-flip-connected cluster of its start.
 
-    With ``init=None`` each chain first anneals (geometric beta 0.3 -> 10 over
+    With ``init=None`` each chain first anneals (geometric beta 1 -> 30 over
     ``find_sweeps`` sweeps, then zero temperature) to find a solution; a chain that finds
-    none raises ValueError.
+    none raises ValueError. Annealing is a weak solver (its reach falls with N at a fixed
+    budget): for hard instances pass ``init=`` solutions from a better solver.
     """
 
     find_sweeps: int = 400
@@ -190,12 +191,12 @@ class SolutionWalk(Sampler):
         e = engine.energies()
         if np.all(e == 0):
             return
-        sched = np.concatenate([schedules.geometric(0.3, 10.0, self.find_sweeps), np.full(self.find_sweeps // 4 + 1, np.inf)])
+        sched = np.concatenate([schedules.geometric(1.0, 30.0, self.find_sweeps), np.full(self.find_sweeps // 4 + 1, np.inf)])
         for t in range(0, len(sched), 50):
             if np.all(engine.energies() == 0):
                 break
             blk = sched[t : t + 50]
-            engine.sweep(np.broadcast_to(blk, (engine.C, len(blk))))
+            engine.sweep(np.tile(blk, (engine.C, 1)))
         engine.take_counters()
         bad = np.flatnonzero(engine.energies() != 0)
         if bad.size:
