@@ -8,9 +8,10 @@ The only module that imports h5py. Layout (``schema_version`` 1, DESIGN.md secti
                       attrs: kind, n, p, alpha, kappa, labels, patterns, seed (JSON)
     /runs/<name>      attrs: sampler, params (JSON), n_chains, n_temperatures, n_sweeps,
                              record_every, energy, seed (JSON), created, package_version,
-                             n_written, checkpoint_slot, checkpoint_records,
-                             checkpoint_sweep, w_encoding, chain_layout
-    /runs/<name>/w            (T, C, ceil(N/8)) uint8 bit-packed samples, gzip, chunked in T
+                             w_encoding, chain_layout
+    /runs/<name>/counters     (4,) int64: n_written, checkpoint_slot, checkpoint_records,
+                              checkpoint_sweep (the commit point)
+    /runs/<name>/w            (T, C, ceil(N/8)) uint8 bit-packed samples
     /runs/<name>/energy       (T, C) float64
     /runs/<name>/acceptance   (T, C) float64, accepted fraction since the previous record
     /runs/<name>/beta         (T, C) float64
@@ -20,9 +21,18 @@ The only module that imports h5py. Layout (``schema_version`` 1, DESIGN.md secti
 
 Crash safety: records are buffered in memory and reach the file only together with a
 checkpoint, in this order: data rows, flush; checkpoint into the slot *not* named by
-``checkpoint_slot``, flush; then the counters ``n_written``, ``checkpoint_*``, flush.
-A process killed at any moment leaves counters that point at complete data and a complete
-checkpoint; rows past ``n_written`` are ignored by readers and overwritten on resume.
+``checkpoint_slot``, flush; then the four counters, flush. A process killed at any moment
+leaves counters that point at complete data and a complete checkpoint; rows past
+``n_written`` are ignored by readers and overwritten on resume.
+
+HDF5 has no journal: a process killed inside ``H5Fflush`` can leave half-written metadata
+(a chunk index, a compressed chunk, an attribute heap). So nothing during a run touches
+metadata: every trace dataset is allocated at its full size when the run is created
+(contiguous layout, early allocation, no compression filter), both checkpoint slots are
+created with the first checkpoint, and the counters are a 4-element dataset, rewritten by
+one small raw write. (The guarantee is against process death; power loss needs fsync,
+which HDF5 does not do.) Extending a finished run reallocates its datasets, once, outside
+any sampling.
 
 Readers never need this package: every dataset is self-describing through attributes.
 """
@@ -216,15 +226,18 @@ def _write_named(path, group, name, arrays, params, overwrite):
             if not overwrite:
                 raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True to replace it")
             del root[name]
-        g = root.create_group(name)
-        for k, v in arrays.items():
-            g.create_dataset(k, data=np.asarray(v))
-        g.attrs["params"] = json.dumps(params, default=_json_default)
-        g.attrs["created"] = _now()
-        g.attrs["package_version"] = _versions()["package_version"]
+        _fill_named(root.create_group(name), arrays, params)
         f.flush()
     finally:
         f.close()
+
+
+def _fill_named(g, arrays, params):
+    for k, v in arrays.items():
+        g.create_dataset(k, data=np.asarray(v))
+    g.attrs["params"] = json.dumps(params, default=_json_default)
+    g.attrs["created"] = _now()
+    g.attrs["package_version"] = _versions()["package_version"]
 
 
 def write_theory(path, name: str, arrays: dict, params: dict, *, overwrite: bool = False) -> None:
@@ -243,6 +256,34 @@ def _json_default(o):
     if isinstance(o, np.generic):
         return o.item()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _fixed(g, name, shape, dtype, data=None):
+    """A contiguous dataset allocated at creation: later writes change raw bytes only."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    ds = g.create_dataset(name, shape=shape, dtype=dtype, dcpl=dcpl)
+    if data is not None:
+        ds[...] = data
+    return ds
+
+
+TRACES = {
+    "energy": "energy per record and chain",
+    "acceptance": "accepted fraction of proposals since the previous record",
+    "beta": "inverse temperature at the record",
+}
+# counters[...] = (n_written, checkpoint_slot, checkpoint_records, checkpoint_sweep)
+C_WRITTEN, C_SLOT, C_RECORDS, C_SWEEP = range(4)
+
+
+def _create_traces(g, T, C, nb, n):
+    w = _fixed(g, "w", (T, C, nb), np.uint8)
+    w.attrs["encoding"] = W_ENCODING
+    w.attrs["n"] = n
+    for key, desc in TRACES.items():
+        _fixed(g, key, (T, C), np.float64).attrs["description"] = desc
+    _fixed(g, "sweep", (T,), np.int64).attrs["description"] = "sweeps (N proposals each) done at the record"
 
 
 def _check_name(name):
@@ -294,7 +335,8 @@ class RunWriter:
         self.name = g.name.rsplit("/", 1)[-1]
         self._owns = owns_file
         self._buf = []
-        self.n_written = int(g.attrs["n_written"])
+        self._counters = g["counters"]
+        self.n_written = int(self._counters[C_WRITTEN])
 
     def append(self, w, energy, acceptance, beta, sweep):
         self._buf.append((pack(w), np.array(energy, dtype=np.float64), np.array(acceptance, dtype=np.float64),
@@ -302,8 +344,10 @@ class RunWriter:
 
     def _flush_rows(self):
         if not self._buf:
-            return
+            return self.n_written
         t0, k = self.n_written, len(self._buf)
+        if t0 + k > self.g["sweep"].shape[0]:
+            raise StoreError(f"run {self.name!r} is full ({self.g['sweep'].shape[0]} records)")
         cols = {
             "w": np.stack([b[0] for b in self._buf]),
             "energy": np.stack([b[1] for b in self._buf]),
@@ -312,35 +356,30 @@ class RunWriter:
             "sweep": np.array([b[4] for b in self._buf], dtype=np.int64),
         }
         for key, arr in cols.items():
-            ds = self.g[key]
-            if ds.shape[0] < t0 + k:
-                ds.resize(t0 + k, axis=0)
-            ds[t0 : t0 + k] = arr
+            self.g[key][t0 : t0 + k] = arr
         self._buf = []
         self.f.flush()
         return t0 + k
 
     def checkpoint(self, arrays: dict, sweep: int):
         """Write buffered rows, then the state into the free slot, then the counters."""
-        n_new = self._flush_rows() or self.n_written
-        slot = 1 - int(self.g.attrs["checkpoint_slot"]) if int(self.g.attrs["checkpoint_slot"]) >= 0 else 0
-        cg = self.g.require_group(f"checkpoint_{slot}")
+        n_new = self._flush_rows()
+        cur = int(self._counters[C_SLOT])
+        slot = 0 if cur < 0 else 1 - cur
+        for s in (0, 1):
+            if f"checkpoint_{s}" not in self.g:  # first checkpoint: create both slots
+                cg = self.g.create_group(f"checkpoint_{s}")
+                for k, v in arrays.items():
+                    _fixed(cg, k, np.shape(v), np.asarray(v).dtype)
+        cg = self.g[f"checkpoint_{slot}"]
         for k, v in arrays.items():
             v = np.asarray(v)
-            if k in cg and cg[k].shape == v.shape and cg[k].dtype == v.dtype:
-                cg[k][...] = v
-            else:
-                if k in cg:
-                    del cg[k]
-                cg.create_dataset(k, data=v)
-        cg.attrs["sweep"] = int(sweep)
-        cg.attrs["records"] = int(n_new)
+            if k not in cg or cg[k].shape != v.shape or cg[k].dtype != v.dtype:
+                raise StoreError(f"checkpoint array {k!r} changed shape or type during run {self.name!r}")
+            cg[k][...] = v
         self.f.flush()
-        # Counters last: these few scalar attributes are the commit point.
-        self.g.attrs["n_written"] = int(n_new)
-        self.g.attrs["checkpoint_slot"] = int(slot)
-        self.g.attrs["checkpoint_records"] = int(n_new)
-        self.g.attrs["checkpoint_sweep"] = int(sweep)
+        # The commit point: one 32-byte raw write.
+        self._counters[...] = np.array([n_new, slot, n_new, int(sweep)], dtype=np.int64)
         self.f.flush()
         self.n_written = n_new
 
@@ -374,23 +413,9 @@ def open_run_writer(path, name, spec: RunSpec, instance, *, overwrite=False) -> 
             "temperature index k (ascending beta)"
         )
         C, nb = spec.n_columns, (instance.n + 7) // 8
-        rows = max(1, min(1024, (1 << 20) // max(1, C * nb)))
-        kw = dict(maxshape=(None, C), chunks=(rows, C), compression="gzip", shuffle=True)
-        g.create_dataset("w", shape=(0, C, nb), maxshape=(None, C, nb), chunks=(rows, C, nb), dtype=np.uint8,
-                         compression="gzip", shuffle=True)
-        g["w"].attrs["encoding"] = W_ENCODING
-        g["w"].attrs["n"] = instance.n
-        for key, desc in (("energy", "energy per record and chain"),
-                          ("acceptance", "accepted fraction of proposals since the previous record"),
-                          ("beta", "inverse temperature at the record")):
-            g.create_dataset(key, shape=(0, C), dtype=np.float64, **kw)
-            g[key].attrs["description"] = desc
-        g.create_dataset("sweep", shape=(0,), maxshape=(None,), chunks=(rows,), dtype=np.int64)
-        g["sweep"].attrs["description"] = "sweeps (N proposals each) done at the record"
-        g.attrs["n_written"] = 0
-        g.attrs["checkpoint_slot"] = -1
-        g.attrs["checkpoint_records"] = 0
-        g.attrs["checkpoint_sweep"] = 0
+        _create_traces(g, spec.n_sweeps // spec.record_every, C, nb, instance.n)
+        counters = _fixed(g, "counters", (4,), np.int64, data=np.array([0, -1, 0, 0]))
+        counters.attrs["description"] = "n_written, checkpoint_slot, checkpoint_records, checkpoint_sweep"
         f.flush()
     except BaseException:
         f.close()
@@ -410,25 +435,35 @@ class RunResumer:
             self.g = self.f["runs"][name]
             self.spec = _spec_of(self.g)
             self.instance = _read_instance(self.f, path)
-            slot = int(self.g.attrs["checkpoint_slot"])
+            cnt = self.g["counters"][()]
+            slot = int(cnt[C_SLOT])
             if slot < 0:
                 raise StoreError(f"run {name!r} has no checkpoint; start it again with overwrite")
             cg = self.g[f"checkpoint_{slot}"]
             self.checkpoint = {k: cg[k][()] for k in cg}
-            self.sweep = int(self.g.attrs["checkpoint_sweep"])
-            records = int(self.g.attrs["checkpoint_records"])
-            self.g.attrs["n_written"] = records
-            for key in ("w", "energy", "acceptance", "beta", "sweep"):
-                self.g[key].resize(records, axis=0)
-            self.f.flush()
+            self.sweep = int(cnt[C_SWEEP])
+            records = int(cnt[C_RECORDS])
+            if int(cnt[C_WRITTEN]) != records:  # cannot happen with this writer; be strict
+                raise StoreError(f"run {name!r} has inconsistent counters {cnt.tolist()}")
             self.writer = RunWriter(self.f, self.g, self.instance.n, owns_file=False)
         except BaseException:
             self.f.close()
             raise
 
     def extend(self, n_sweeps):
-        self.g.attrs["n_sweeps"] = int(n_sweeps)
+        """Grow the run to ``n_sweeps``: new full-size datasets, the written rows copied."""
+        T = int(n_sweeps) // self.spec.record_every
+        g = self.g
+        keep = int(g["counters"][C_WRITTEN])
+        old = {k: g[k][:keep] for k in ("w", *TRACES, "sweep")}
+        for k in old:
+            del g[k]
+        _create_traces(g, T, self.spec.n_columns, (self.instance.n + 7) // 8, self.instance.n)
+        for k, v in old.items():
+            g[k][:keep] = v
+        g.attrs["n_sweeps"] = int(n_sweeps)
         self.f.flush()
+        self.spec = _spec_of(g)
 
     def close(self):
         if self.f.id.valid:
@@ -467,11 +502,16 @@ class RunReader:
     @property
     def n_written(self) -> int:
         """Complete records (rows past it, if any, are ignored)."""
-        return int(self._g.attrs["n_written"])
+        return int(self._g["counters"][C_WRITTEN])
+
+    @property
+    def sweeps_done(self) -> int:
+        """Sweeps covered by the last checkpoint."""
+        return int(self._g["counters"][C_SWEEP])
 
     @property
     def finished(self) -> bool:
-        return int(self._g.attrs["checkpoint_sweep"]) >= int(self._g.attrs["n_sweeps"])
+        return int(self._g["counters"][C_SWEEP]) >= int(self._g.attrs["n_sweeps"])
 
     def _rows(self, key, discard, thin):
         if isinstance(discard, bool) or not isinstance(discard, (int, np.integer)) or discard < 0:
@@ -560,6 +600,30 @@ class Store:
         """(arrays dict, params dict) of ``/theory/<name>``."""
         return self._named("theory", name)
 
+    def _writable(self):
+        if self.mode == "r":
+            raise StoreError(f"{str(self.path)!r} is open read-only; open it with mode='r+' to write")
+
+    def write_analysis(self, name, arrays: dict, params: dict, *, overwrite: bool = False) -> None:
+        """Write ``/analysis/<name>`` (refused on a read-only store)."""
+        self._writable()
+        self._write_named("analysis", name, arrays, params, overwrite)
+
+    def write_theory(self, name, arrays: dict, params: dict, *, overwrite: bool = False) -> None:
+        """Write ``/theory/<name>`` (refused on a read-only store)."""
+        self._writable()
+        self._write_named("theory", name, arrays, params, overwrite)
+
+    def _write_named(self, group, name, arrays, params, overwrite):
+        _check_name(name)
+        root = self._f.require_group(group)
+        if name in root:
+            if not overwrite:
+                raise StoreError(f"/{group}/{name} exists in {str(self.path)!r}; pass overwrite=True to replace it")
+            del root[name]
+        _fill_named(root.create_group(name), arrays, params)
+        self._f.flush()
+
     def describe(self) -> dict:
         """JSON-able summary: root attributes, instance, runs with their progress."""
         out = {"path": str(self.path), "attrs": self.attrs}
@@ -573,7 +637,7 @@ class Store:
                 "sampler": a["sampler"], "params": a["params"], "n_chains": a["n_chains"],
                 "n_temperatures": a["n_temperatures"], "n_sweeps": a["n_sweeps"],
                 "record_every": a["record_every"], "records": r.n_written,
-                "sweeps_done": a["checkpoint_sweep"], "finished": r.finished, "energy": a["energy"],
+                "sweeps_done": r.sweeps_done, "finished": r.finished, "energy": a["energy"],
             }
         out["analysis"] = self.analyses()
         out["theory"] = self.theories()

@@ -220,20 +220,17 @@ def _build(sampler, instance, n_chains, root, init):
         w = _validate_init(init, C, instance.n)
     eng = Engine(instance, w, states, sampler.energy_kind)
     aux = sampler.init_aux(int(n_chains), root)
+    aux["beta_now"] = np.array(_chain_betas(sampler, aux, C, 0, 1)[:, 0])
     sampler.prepare(instance, eng, aux)
     return eng, aux
 
 
 def _state_of(eng, aux, sweep, sampler):
-    beta = aux.get("beta_now")
-    if beta is None:
-        b = sampler.betas(max(sweep - 1, 0), 1)[:, 0]
-        beta = np.tile(b, eng.C // len(b))
     return State(
         w=eng.w.copy(),
         fields=np.array(eng.fields()),
         energy=eng.energies(),
-        beta=np.array(beta, dtype=np.float64),
+        beta=np.array(aux["beta_now"], dtype=np.float64),
         rng_state=eng.rng_state(),
         sweep=int(sweep),
         aux={k: np.array(v) for k, v in aux.items()},
