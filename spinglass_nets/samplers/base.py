@@ -155,7 +155,8 @@ class Sampler:
         return {}
 
     def prepare(self, instance, engine, aux):
-        """Hook called once after the initial state is built (e.g. find solutions)."""
+        """Hook called once after the initial state is built (e.g. find solutions); may
+        return a new engine."""
 
     # --------------------------------------------------------------- functional interface
     def init(self, instance, n_chains=1, *, rng=None, init=None) -> State:
@@ -221,7 +222,7 @@ def _build(sampler, instance, n_chains, root, init):
     eng = Engine(instance, w, states, sampler.energy_kind)
     aux = sampler.init_aux(int(n_chains), root)
     aux["beta_now"] = np.array(_chain_betas(sampler, aux, C, 0, 1)[:, 0])
-    sampler.prepare(instance, eng, aux)
+    eng = sampler.prepare(instance, eng, aux) or eng
     return eng, aux
 
 

@@ -167,8 +167,8 @@ class SolutionWalk(Sampler):
     law is uniform over the single-flip-connected cluster of its start.
 
     With ``init=None`` each chain first anneals (geometric beta 1 -> 30 over
-    ``find_sweeps`` sweeps, then zero temperature) to find a solution; a chain that finds
-    none raises ValueError. Annealing is a weak solver (its reach falls with N at a fixed
+    ``find_sweeps`` sweeps, then zero temperature; up to three passes) and starts from the
+    first solution it visits; a chain that visits none raises ValueError. Annealing is a weak solver (its reach falls with N at a fixed
     budget): for hard instances pass ``init=`` solutions from a better solver.
     """
 
@@ -188,19 +188,31 @@ class SolutionWalk(Sampler):
         return np.full((1, n), np.inf)
 
     def prepare(self, instance, engine, aux):
-        e = engine.energies()
-        if np.all(e == 0):
-            return
-        sched = np.concatenate([schedules.geometric(1.0, 30.0, self.find_sweeps), np.full(self.find_sweeps // 4 + 1, np.inf)])
-        for t in range(0, len(sched), 50):
-            if np.all(engine.energies() == 0):
+        if np.all(engine.energies() == 0):
+            return engine
+        from ._engine import Engine
+
+        sched = np.concatenate([schedules.geometric(1.0, 30.0, self.find_sweeps),
+                                np.full(self.find_sweeps // 4 + 1, np.inf)])
+        found = np.zeros(engine.C, dtype=bool)
+        w_found = engine.w.copy()
+        # Up to three passes of the schedule; every 10 sweeps each chain's first solution
+        # is kept (annealing visits solutions it does not stay in at small N).
+        for _ in range(3):
+            for t in range(0, len(sched), 10):
+                blk = sched[t : t + 10]
+                engine.sweep(np.tile(blk, (engine.C, 1)))
+                new = (engine.energies() == 0) & ~found
+                w_found[new] = engine.w[new]
+                found |= new
+                if found.all():
+                    break
+            if found.all():
                 break
-            blk = sched[t : t + 50]
-            engine.sweep(np.tile(blk, (engine.C, 1)))
-        engine.take_counters()
-        bad = np.flatnonzero(engine.energies() != 0)
-        if bad.size:
+        if not found.all():
+            bad = np.flatnonzero(~found)
             raise ValueError(
-                f"SolutionWalk found no solution for chains {bad.tolist()[:10]} in {len(sched)} annealing "
+                f"SolutionWalk found no solution for chains {bad.tolist()[:10]} in 3 x {len(sched)} annealing "
                 "sweeps; pass init= solutions or raise find_sweeps"
             )
+        return Engine(instance, w_found, engine.rng_state(), "errors")
