@@ -16,15 +16,19 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 def __getattr__(name):
     # Lazy re-exports keep `import spinglass_nets` (and `spinglass-nets --help`) fast.
+    if name == "solve":
+        from ._solve import solve
+
+        return solve
     if name == "open_store":
         from .store import open_store
 
         return open_store
-    if name in ("samplers", "exact", "theory", "store", "analysis"):
+    if name in ("samplers", "exact", "theory", "store", "analysis", "bp", "solvers"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'spinglass_nets' has no attribute {name!r}")
 
 
-__all__ = ["PerceptronInstance", "make_perceptron", "make_symmetric_perceptron", "open_store", "__version__"]
+__all__ = ["PerceptronInstance", "make_perceptron", "make_symmetric_perceptron", "open_store", "solve", "__version__"]
