@@ -29,6 +29,22 @@ def _pad(n, m):
     return -(-n // m) * m
 
 
+def _zeros64(shape, dtype):
+    """Zeroed C-contiguous array whose data starts on a 64-byte boundary (a cache line, and
+    the width of one zmm load: the kernels' <64 x i16> rows never straddle two lines)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = np.zeros(nbytes + 64, dtype=np.uint8)
+    off = (-buf.ctypes.data) % 64
+    return buf[off:off + nbytes].view(dtype).reshape(shape)
+
+
+def _copy64(a):
+    out = _zeros64(a.shape, a.dtype)
+    out[...] = a
+    return out
+
+
 @njit
 def float_fields(cT, w, f):
     """Fields ``f[c, mu] = sum_i w[c, i] cT[i, mu]`` in a fixed summation order."""
@@ -54,17 +70,26 @@ def float_energy(f, P, lo, hi, lo_r, hi_r, scale, linear, out):
 
 
 @njit
-def bits_init(cT, w, h, la, lb, vb, ints, A, B, W, P):
-    """Integer fields, level bitsets and (violated count, violated field sum) from ``w``."""
+def bits_init(cbits, w, h, la, lb, vb, ints, A, B, W, P):
+    """Integer fields, level bitsets and (violated count, violated field sum) from ``w``.
+
+    ``h[c, mu] = sum_i w[c, i] c_mu,i`` with ``c_mu,i = +1`` where bit mu of ``cbits[i]``
+    is set and -1 otherwise (exact integers; padding patterns at ``SENTINEL``).
+    """
     C = w.shape[0]
-    N = cT.shape[0]
+    N = cbits.shape[0]
+    acc = np.zeros(64 * W, dtype=np.int64)
     for c in range(C):
-        for mu in range(h.shape[1]):
-            h[c, mu] = 0 if mu < P else K.SENTINEL
+        acc[:] = 0
         for i in range(N):
-            wi = np.int16(w[c, i])
-            for mu in range(P):
-                h[c, mu] += wi * cT[i, mu]
+            wi = np.int64(w[c, i])
+            row = cbits[i]
+            for k in range(W):
+                word = row[k]
+                for j in range(64):
+                    acc[64 * k + j] += wi * (2 * np.int64((word >> np.uint64(j)) & np.uint64(1)) - 1)
+        for mu in range(h.shape[1]):
+            h[c, mu] = acc[mu] if mu < P else K.SENTINEL
         nv = np.int64(0)
         sv = np.int64(0)
         for mu in range(P):
@@ -90,9 +115,7 @@ class Layout:
                 raise ValueError(f"n={n} is too large for the bit-packed kernel; the limit is {MAX_N_BITS}")
             self.W = max(1, _pad(p, 64) // 64)
             self.ppad = 64 * self.W
-            ct = np.zeros((n, self.ppad), dtype=np.int8)
-            ct[:, :p] = c.T
-            self.cT = ct
+            # No int8 copy of c: the kernels derive the +-2 field steps from these bits.
             positive = np.zeros((n, self.ppad), dtype=np.uint8)
             positive[:, :p] = c.T > 0
             # bit j of word k <-> pattern 64 k + j (little-endian packing)
@@ -156,21 +179,21 @@ class Engine:
         C, n = w.shape
         self.C = C
         npad = _pad(n, 64)
-        self._w = np.zeros((C, npad), dtype=np.int8)
+        self._w = _zeros64((C, npad), np.int8)
         self._w[:, :n] = w
-        self.rng = np.zeros((C, 8), dtype=np.uint64)
+        self.rng = _zeros64((C, 8), np.uint64)
         self.rng[:, :4] = rng_state
-        self.ints = np.zeros((C, 8), dtype=np.int64)
+        self.ints = _zeros64((C, 8), np.int64)
         if lay.bits:
             wpad = _pad(lay.W, 8)
-            self.h = np.empty((C, lay.ppad), dtype=np.int16)
-            self.la = np.zeros((C, wpad), dtype=np.uint64)
-            self.lb = np.zeros((C, wpad), dtype=np.uint64)
-            self.vb = np.zeros((C, wpad), dtype=np.uint64)
-            bits_init(lay.cT, self._w[:, :n], self.h, self.la, self.lb, self.vb, self.ints, lay.A, lay.B, lay.W, lay.p)
+            self.h = _zeros64((C, lay.ppad), np.int16)
+            self.la = _zeros64((C, wpad), np.uint64)
+            self.lb = _zeros64((C, wpad), np.uint64)
+            self.vb = _zeros64((C, wpad), np.uint64)
+            bits_init(lay.cbits, self._w[:, :n], self.h, self.la, self.lb, self.vb, self.ints, lay.A, lay.B, lay.W, lay.p)
         else:
-            self.f = np.zeros((C, lay.ppad), dtype=np.float64)
-            self.e = np.zeros((C, 8), dtype=np.float64)
+            self.f = _zeros64((C, lay.ppad), np.float64)
+            self.e = _zeros64((C, 8), np.float64)
             self._refresh_float()
 
     def _refresh_float(self):
@@ -184,8 +207,8 @@ class Engine:
         betas = np.ascontiguousarray(betas, dtype=np.float64)
         if lay.bits:
             K.metropolis_bits(
-                lay.cbits, lay.cT, self._w, self.h, self.la, self.lb, self.vb, self.ints, self.rng,
-                betas, lay.A, lay.B, lay.W, self.linear, lay.kappa, 1.0 / lay.sqrt_n,
+                lay.cbits, self._w, self.h, self.la, self.lb, self.vb, self.ints, self.rng,
+                betas, lay.A, lay.B, lay.W, lay.p, self.linear, lay.kappa, 1.0 / lay.sqrt_n,
             )
         else:
             K.metropolis_float(
@@ -227,4 +250,4 @@ class Engine:
         """Reorder chains (kernel-chain j takes the arrays of chain ``order[j]``)."""
         for name in ("_w", "rng", "ints", "h", "la", "lb", "vb", "f", "e"):
             if hasattr(self, name):
-                setattr(self, name, np.ascontiguousarray(getattr(self, name)[order]))
+                setattr(self, name, _copy64(getattr(self, name)[order]))

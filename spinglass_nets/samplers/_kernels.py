@@ -15,7 +15,14 @@ so results do not depend on the thread count):
 
     P/64 words per proposal (DESIGN.md section 4). The linear energy uses a third bitset
     ``V = {h <= B}`` (see :func:`_delta_linear`). An accepted flip updates the int16 fields
-    and rebuilds LA, LB, V in the same pass.
+    and rebuilds LA, LB (and V for the linear energy) in the same pass, one <64 x i16>
+    vector step per word whose +-2 steps come from the same bits (no int8 copy of c; see
+    :func:`spinglass_nets._numba.flip_word16`). With the errors energy V is not needed
+    inside a sweep and is rebuilt from the fields once per call, so every cache equals a
+    recomputation at every call boundary. The inner loop creates no array views (each
+    would be an atomic reference-count update shared by all threads), memoises
+    ``exp(-beta dE)`` per temperature, and prefetches the next sites' bit rows when the bit
+    matrix outgrows the L2 cache.
 
 ``metropolis_float``
     any patterns and either constraint (perceptron or symmetric), float64 fields, one loop
@@ -37,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import njit, popcount64
+from .._numba import flip_word16, flip_word16_ab, njit, popcount64, prefetch_row
 from .._rng import bounded, u64_to_unit, xoshiro_next
 
 # Layout of the per-chain integer scalars ``ints`` (C, 8) int64; one 64-byte row per chain
@@ -48,6 +55,7 @@ I_ACC = 2  # accepted proposals since the counter was last reset
 I_PROP = 3  # proposals since the counter was last reset
 
 SENTINEL = 32767  # field held by padding patterns: never at A or B, never violated
+PREFETCH_BYTES = 262144  # prefetch next rows when the bit matrix exceeds this (beyond L1/L2)
 TABLE = 256  # exp(-beta dE) lookup for integer dE < TABLE (errors energy)
 
 
@@ -73,41 +81,66 @@ def rebuild_bits(h, A, B, la, lb, vb, W):
         vb[k] = v
 
 
-@njit
-def _flip_update(h, crow, wi, A, B, la, lb, vb, W):
-    """Apply the flip of a weight with value ``wi`` (before the flip) to ``h`` and rebuild
-    the bitsets in the same pass over the patterns."""
-    d = np.int16(-2 * wi)
-    for k in range(W):
-        a = np.uint64(0)
-        b = np.uint64(0)
-        v = np.uint64(0)
-        base = 64 * k
-        for j in range(64):
-            hv = h[base + j] + d * crow[base + j]
-            h[base + j] = hv
-            a |= np.uint64(hv == A) << np.uint64(j)
-            b |= np.uint64(hv == B) << np.uint64(j)
-            v |= np.uint64(hv <= B) << np.uint64(j)
+@njit(inline="always")
+def _flip_update(h, cbits, i, neg, A, B, la, lb, vb, W, lastmask):
+    """Apply the flip of weight i to the fields ``h`` and rebuild the bitsets in the same
+    pass: ``cbits[i] ^ neg`` is the set of patterns whose field drops by 2 (the others
+    rise by 2); ``lastmask`` marks the real patterns of the last word (padding stays at
+    ``SENTINEL``). One <64 x i16> vector step per word (:func:`flip_word16`)."""
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    for k in range(W - 1):  # full words: the constant mask folds away
+        a, b, v = flip_word16(h, 64 * k, cbits[i, k] ^ neg, full, A, B)
         la[k] = a
         lb[k] = b
         vb[k] = v
+    k = W - 1
+    a, b, v = flip_word16(h, 64 * k, cbits[i, k] ^ neg, lastmask, A, B)
+    la[k] = a
+    lb[k] = b
+    vb[k] = v
 
 
-@njit
-def _delta_counts(crow_bits, neg, la, lb, W):
-    """(patterns that become violated, patterns that become satisfied) for one flip."""
+@njit(inline="always")
+def _flip_update_ab(h, cbits, i, neg, A, B, la, lb, W, lastmask):
+    """:func:`_flip_update` without the ``V`` bitset (errors energy; 25 % less work).
+    The kernel rebuilds ``V`` from the fields once per call, so it is consistent at
+    every call boundary."""
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    for k in range(W - 1):
+        a, b = flip_word16_ab(h, 64 * k, cbits[i, k] ^ neg, full, A, B)
+        la[k] = a
+        lb[k] = b
+    k = W - 1
+    a, b = flip_word16_ab(h, 64 * k, cbits[i, k] ^ neg, lastmask, A, B)
+    la[k] = a
+    lb[k] = b
+
+
+@njit(inline="always")
+def _rebuild_v(h, A, B, vb, W):
+    """Recompute the ``V = {h <= B}`` bitset of one chain from its fields."""
+    zero = np.uint64(0)
+    for k in range(W):
+        a, b, v = flip_word16(h, 64 * k, zero, zero, A, B)
+        vb[k] = v
+
+
+@njit(inline="always")
+def _delta_counts(cbits, i, neg, la, lb, W):
+    """(patterns that become violated, patterns that become satisfied) for the flip of
+    weight i. Takes the 2-d ``cbits`` and a row index: a row view would cost an atomic
+    reference-count update per proposal (shared by all threads)."""
     up = np.int64(0)
     down = np.int64(0)
     for k in range(W):
-        s = crow_bits[k] ^ neg
+        s = cbits[i, k] ^ neg
         up += np.int64(popcount64(la[k] & s))
         down += np.int64(popcount64(lb[k] & ~s))
     return up, down
 
 
-@njit
-def _delta_linear(crow_bits, neg, la, lb, vb, W):
+@njit(inline="always")
+def _delta_linear(cbits, i, neg, la, lb, vb, W):
     """Changes (dn, ds) of the violated count and of the sum of violated fields.
 
     Patterns in S (field drops by 2): at A -> become violated at B (dn +1, ds +B);
@@ -120,7 +153,7 @@ def _delta_linear(crow_bits, neg, la, lb, vb, W):
     n_vs = np.int64(0)
     n_vns = np.int64(0)
     for k in range(W):
-        s = crow_bits[k] ^ neg
+        s = cbits[i, k] ^ neg
         up += np.int64(popcount64(la[k] & s))
         down += np.int64(popcount64(lb[k] & ~s))
         n_vs += np.int64(popcount64(vb[k] & s))
@@ -128,16 +161,37 @@ def _delta_linear(crow_bits, neg, la, lb, vb, W):
     return up, down, n_vs, n_vns
 
 
+@njit(inline="always")
+def _peek(s1):
+    """The output xoshiro256** would give next from a state whose second word is ``s1``."""
+    return ((((s1 * np.uint64(5)) << np.uint64(7)) | ((s1 * np.uint64(5)) >> np.uint64(57)))) * np.uint64(9)
+
+
+@njit(inline="always")
+def _exp_lookup(table, tmax, beta, de):
+    """``exp(-beta de)`` for an integer ``de > 0``, memoised in ``table`` for ``de < TABLE``
+    (entries < 0 are not computed yet). Returns (value, new tmax). Bit-identical to
+    ``np.exp(-beta * de)`` (it is that expression); ``beta = inf`` gives 0."""
+    if de < TABLE:
+        pa = table[de]
+        if pa < 0.0:
+            pa = np.exp(-beta * de)
+            table[de] = pa
+            if de + 1 > tmax:
+                tmax = de + 1
+        return pa, tmax
+    return np.exp(-beta * de), tmax
+
+
 @njit(parallel=True)
-def metropolis_bits(cbits, cT, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n):
+def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linear, kappa, inv_sqrt_n):
     """Run ``betas.shape[1]`` Metropolis sweeps on every chain (+-1 patterns, perceptron).
 
     Parameters
     ----------
     cbits : (N, W) uint64
-        Bitset rows of ``c_mu,i > 0`` (c = y xi), padding bits 0.
-    cT : (N, Ppad) int8
-        ``c`` transposed, padding columns 0.
+        Bitset rows of ``c_mu,i > 0`` (c = y xi), padding bits 0. The only instance data
+        the kernel reads: the +-2 field steps of a flip are derived from these bits.
     w : (C, Npad) int8
         Weights (first N columns used), updated in place.
     h : (C, Ppad) int16
@@ -153,7 +207,9 @@ def metropolis_bits(cbits, cT, w, h, la, lb, vb, ints, rng, betas, A, B, W, line
     A, B : int
         Field levels (see module docstring).
     W : int
-        Number of 64-pattern words in use.
+        Number of 64-pattern words in use (``W * 64 >= P``, ``W >= 1``).
+    P : int
+        Number of patterns.
     linear : int
         0 for the errors energy, 1 for the linear energy.
     kappa, inv_sqrt_n : float
@@ -164,9 +220,20 @@ def metropolis_bits(cbits, cT, w, h, la, lb, vb, ints, rng, betas, A, B, W, line
     n_sweeps = betas.shape[1]
     full = np.uint64(0xFFFFFFFFFFFFFFFF)
     zero = np.uint64(0)
+    rem = P - 64 * (W - 1)  # real patterns in the last word, 0..64
+    if rem >= 64:
+        lastmask = full
+    elif rem <= 0:
+        lastmask = zero
+    else:
+        lastmask = (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
+    pf = N * W * 8 > PREFETCH_BYTES
     for c in prange(C):
         s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
         table = np.empty(TABLE, dtype=np.float64)
+        table[:] = -1.0
+        tmax = np.int64(0)
+        tbeta = np.float64(np.nan)
         nv = ints[c, I_NVIOL]
         sv = ints[c, I_SUMV]
         acc = np.int64(0)
@@ -177,32 +244,51 @@ def metropolis_bits(cbits, cT, w, h, la, lb, vb, ints, rng, betas, A, B, W, line
         wc = w[c]
         for t in range(n_sweeps):
             beta = betas[c, t]
-            for k in range(TABLE):
-                table[k] = np.exp(-beta * k) if beta < np.inf else (1.0 if k == 0 else 0.0)
+            if beta != tbeta:
+                for k in range(tmax):
+                    table[k] = -1.0
+                tmax = 0
+                tbeta = beta
+            hot = beta < np.inf
             for _ in range(N):
                 ok = False
                 i = np.int64(0)
                 while not ok:
                     x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                     i, ok = bounded(x, N)
+                if pf:
+                    # Prefetch the bit rows of the sites the next two draws would give: the
+                    # next proposal's site if this proposal takes no uniform, the one after
+                    # (or the next site, if a uniform is taken). Hints only: the draws
+                    # themselves happen later, in order.
+                    j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                    j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                    for k in range(0, W, 8):
+                        prefetch_row(cbits, j1, k)
+                        prefetch_row(cbits, j2, k)
                 wi = wc[i]
                 neg = zero if wi > 0 else full
                 if linear == 0:
-                    up, down = _delta_counts(cbits[i], neg, lac, lbc, W)
+                    up, down = _delta_counts(cbits, i, neg, lac, lbc, W)
                     de = up - down
                     if de <= 0:
                         accept = True
-                    else:
-                        pa = table[de] if de < TABLE else np.exp(-beta * de)
+                    elif hot:
+                        pa, tmax = _exp_lookup(table, tmax, beta, de)
                         if pa > 0.0:
                             x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                             accept = u64_to_unit(x) < pa
                         else:
                             accept = False
+                    else:
+                        accept = False
                     if accept:
                         nv += de
+                        _flip_update_ab(hc, cbits, i, neg, A, B, lac, lbc, W, lastmask)
+                        wc[i] = -wi
+                        acc += 1
                 else:
-                    up, down, n_vs, n_vns = _delta_linear(cbits[i], neg, lac, lbc, vbc, W)
+                    up, down, n_vs, n_vns = _delta_linear(cbits, i, neg, lac, lbc, vbc, W)
                     dn = up - down
                     ds = B * up - 2 * n_vs - B * down + 2 * n_vns
                     e_old = kappa * nv - sv * inv_sqrt_n
@@ -210,7 +296,7 @@ def metropolis_bits(cbits, cT, w, h, la, lb, vb, ints, rng, betas, A, B, W, line
                     de_f = e_new - e_old
                     if de_f <= 0.0:
                         accept = True
-                    elif beta < np.inf:
+                    elif hot:
                         x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                         accept = u64_to_unit(x) < np.exp(-beta * de_f)
                     else:
@@ -218,10 +304,11 @@ def metropolis_bits(cbits, cT, w, h, la, lb, vb, ints, rng, betas, A, B, W, line
                     if accept:
                         nv += dn
                         sv += ds
-                if accept:
-                    _flip_update(hc, cT[i], wi, A, B, lac, lbc, vbc, W)
-                    wc[i] = -wi
-                    acc += 1
+                        _flip_update(hc, cbits, i, neg, A, B, lac, lbc, vbc, W, lastmask)
+                        wc[i] = -wi
+                        acc += 1
+        if linear == 0:
+            _rebuild_v(hc, A, B, vbc, W)
         ints[c, I_NVIOL] = nv
         ints[c, I_SUMV] = sv
         ints[c, I_ACC] += acc
