@@ -11,8 +11,12 @@
 from . import schedules
 from .base import Info, RunResult, Sampler, State, resume, run
 from .metropolis import Metropolis, ParallelTempering, SimulatedAnnealing, SolutionWalk
+from .replicated import ReferenceTempering, ReplicatedAnnealing
 
-SAMPLERS = {cls.name: cls for cls in (Metropolis, SimulatedAnnealing, ParallelTempering, SolutionWalk)}
+SAMPLERS = {
+    cls.name: cls
+    for cls in (Metropolis, SimulatedAnnealing, ParallelTempering, SolutionWalk, ReplicatedAnnealing, ReferenceTempering)
+}
 
 
 def sampler_from_params(name: str, params: dict):
@@ -23,6 +27,7 @@ def sampler_from_params(name: str, params: dict):
 
 
 __all__ = [
-    "Info", "Metropolis", "ParallelTempering", "RunResult", "SAMPLERS", "Sampler", "SimulatedAnnealing",
+    "Info", "Metropolis", "ParallelTempering", "ReferenceTempering", "ReplicatedAnnealing", "RunResult",
+    "SAMPLERS", "Sampler", "SimulatedAnnealing",
     "SolutionWalk", "State", "resume", "run", "sampler_from_params", "schedules",
 ]

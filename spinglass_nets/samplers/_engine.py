@@ -184,6 +184,9 @@ class Engine:
         self.rng = _zeros64((C, 8), np.uint64)
         self.rng[:, :4] = rng_state
         self.ints = _zeros64((C, 8), np.int64)
+        self.field = _zeros64((C, npad), np.float64)
+        self.use_field = 0
+        self._all = np.ones(C, dtype=np.int8)
         if lay.bits:
             wpad = _pad(lay.W, 8)
             self.h = _zeros64((C, lay.ppad), np.int16)
@@ -201,19 +204,30 @@ class Engine:
         float_fields(lay.cT, self._w[:, : lay.n], self.f)
         float_energy(self.f, lay.p, lay.lo, lay.hi, lay.lo_r, lay.hi_r, lay.scale, self.linear, self.e)
 
-    def sweep(self, betas):
-        """Run ``betas.shape[1]`` sweeps; ``betas`` is (C, S) float64."""
+    def set_field(self, field):
+        """External field (C, N) float64 in log-weight units, or None for none."""
+        if field is None:
+            self.use_field = 0
+            return
+        self.field[:, : self.lay.n] = field
+        self.use_field = 1
+
+    def sweep(self, betas, active=None):
+        """Run ``betas.shape[1]`` sweeps; ``betas`` is (C, S) float64. ``active`` (C,) bool
+        restricts the sweep to some chains (the others do not move or draw)."""
         lay = self.lay
         betas = np.ascontiguousarray(betas, dtype=np.float64)
+        act = self._all if active is None else np.ascontiguousarray(active, dtype=np.int8)
         if lay.bits:
             K.metropolis_bits(
                 lay.cbits, self._w, self.h, self.la, self.lb, self.vb, self.ints, self.rng,
                 betas, lay.A, lay.B, lay.W, lay.p, self.linear, lay.kappa, 1.0 / lay.sqrt_n,
+                self.field, self.use_field, act,
             )
         else:
             K.metropolis_float(
                 lay.cT, self._w, self.f, self.e, self.ints, self.rng, betas,
-                lay.lo, lay.hi, lay.lo_r, lay.hi_r, lay.scale, self.linear,
+                lay.lo, lay.hi, lay.lo_r, lay.hi_r, lay.scale, self.linear, self.field, self.use_field, act,
             )
             self._refresh_float()
 
@@ -245,9 +259,3 @@ class Engine:
 
     def rng_state(self):
         return self.rng[:, :4].copy()
-
-    def permute(self, order):
-        """Reorder chains (kernel-chain j takes the arrays of chain ``order[j]``)."""
-        for name in ("_w", "rng", "ints", "h", "la", "lb", "vb", "f", "e"):
-            if hasattr(self, name):
-                setattr(self, name, _copy64(getattr(self, name)[order]))

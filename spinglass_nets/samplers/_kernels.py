@@ -183,8 +183,33 @@ def _exp_lookup(table, tmax, beta, de):
     return np.exp(-beta * de), tmax
 
 
+
+@njit(inline="always")
+def _field_decision(beta, de, fw):
+    """Metropolis decision for pi(w) ∝ exp(-beta E(w) + sum_i f_i w_i).
+
+    ``fw = -2 w_i f_i`` is the change of the field term when ``w_i`` flips. Returns
+    (decided, accept, p): when not decided, accept with probability ``p`` in [0, 1) (the
+    caller draws a uniform iff ``p > 0``). At ``beta = inf`` a move that changes E is decided
+    by E alone; one that keeps E follows the field. With ``f = 0`` this is exactly the plain
+    rule (``0.0 - beta * de`` is bitwise ``-beta * de``).
+    """
+    if beta < np.inf:
+        x = fw - beta * de
+    elif de > 0:
+        return True, False, 0.0
+    elif de < 0:
+        return True, True, 1.0
+    else:
+        x = fw
+    if x >= 0.0:
+        return True, True, 1.0
+    return False, False, np.exp(x)
+
+
 @njit(parallel=True)
-def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linear, kappa, inv_sqrt_n):
+def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linear, kappa, inv_sqrt_n,
+                    field, use_field, active):
     """Run ``betas.shape[1]`` Metropolis sweeps on every chain (+-1 patterns, perceptron).
 
     Parameters
@@ -214,6 +239,13 @@ def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linea
         0 for the errors energy, 1 for the linear energy.
     kappa, inv_sqrt_n : float
         Margin and 1/sqrt(N) (linear energy only).
+    field : (C, Npad) float64
+        External field: with ``use_field = 1`` chain c samples
+        ``exp(-beta E(w) + sum_i field[c, i] w_i)`` (:func:`_field_decision`).
+    use_field : int
+        0: plain Metropolis (``field`` unread), 1: with the field.
+    active : (C,) int8
+        Chains with 0 are skipped (no draws, no counters): sequential replica updates.
     """
     C = w.shape[0]
     N = cbits.shape[0]
@@ -229,6 +261,8 @@ def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linea
         lastmask = (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
     pf = N * W * 8 > PREFETCH_BYTES
     for c in prange(C):
+        if active[c] == 0:
+            continue
         s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
         table = np.empty(TABLE, dtype=np.float64)
         table[:] = -1.0
@@ -271,7 +305,12 @@ def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linea
                 if linear == 0:
                     up, down = _delta_counts(cbits, i, neg, lac, lbc, W)
                     de = up - down
-                    if de <= 0:
+                    if use_field == 1:
+                        decided, accept, pa = _field_decision(beta, np.float64(de), -2.0 * wi * field[c, i])
+                        if not decided and pa > 0.0:
+                            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                            accept = u64_to_unit(x) < pa
+                    elif de <= 0:
                         accept = True
                     elif hot:
                         pa, tmax = _exp_lookup(table, tmax, beta, de)
@@ -294,7 +333,12 @@ def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linea
                     e_old = kappa * nv - sv * inv_sqrt_n
                     e_new = kappa * (nv + dn) - (sv + ds) * inv_sqrt_n
                     de_f = e_new - e_old
-                    if de_f <= 0.0:
+                    if use_field == 1:
+                        decided, accept, pa = _field_decision(beta, de_f, -2.0 * wi * field[c, i])
+                        if not decided and pa > 0.0:
+                            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                            accept = u64_to_unit(x) < pa
+                    elif de_f <= 0.0:
                         accept = True
                     elif hot:
                         x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
@@ -326,7 +370,8 @@ def _pattern_energy(f, lo, hi, lo_r, hi_r, scale, linear):
 
 
 @njit(parallel=True)
-def metropolis_float(cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear):
+def metropolis_float(cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear, field, use_field,
+                     active):
     """Run ``betas.shape[1]`` Metropolis sweeps on every chain with float64 fields.
 
     Parameters
@@ -351,12 +396,16 @@ def metropolis_float(cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, sca
         ``(f - hi_r) * scale``); for +-1 patterns ``lo_r = kappa sqrt(N)``, ``scale = 1/sqrt(N)``.
     linear : int
         0 errors, 1 linear.
+    field, use_field, active
+        As in :func:`metropolis_bits`.
     """
     C = w.shape[0]
     N = cT.shape[0]
     P = cT.shape[1]
     n_sweeps = betas.shape[1]
     for c in prange(C):
+        if active[c] == 0:
+            continue
         s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
         fc = f[c]
         wc = w[c]
@@ -379,7 +428,12 @@ def metropolis_float(cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, sca
                     de += _pattern_energy(new, lo, hi, lo_r, hi_r, scale, linear) - _pattern_energy(
                         old, lo, hi, lo_r, hi_r, scale, linear
                     )
-                if de <= 0.0:
+                if use_field == 1:
+                    decided, accept, pa = _field_decision(beta, de, -2.0 * wc[i] * field[c, i])
+                    if not decided and pa > 0.0:
+                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                        accept = u64_to_unit(x) < pa
+                elif de <= 0.0:
                     accept = True
                 elif beta < np.inf:
                     x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
@@ -437,3 +491,41 @@ def pt_swap_pass(energies, betas_k, slot_of, chain_at, offset, uniforms, accepte
                 slot_of[s, a] = k + 1
                 slot_of[s, b] = k
                 accepted[k] += 1
+
+
+@njit(parallel=True)
+def centre_sweep(centre, S, gamma, rng):
+    """One Metropolis sweep of each chain's explicit centre in the robust ensemble.
+
+    With ``pi(centre | replicas) ∝ exp(gamma sum_i centre_i S_i)``, ``S_i = sum_a w^a_i``,
+    flipping ``centre_i`` is accepted with ``min(1, exp(-2 gamma centre_i S_i))``.
+
+    Parameters
+    ----------
+    centre : (C, N) int8
+        Updated in place.
+    S : (C, N) int64
+        Replica sums.
+    gamma : float
+    rng : (C, 4) uint64
+        The centres' xoshiro256** states; advanced in place.
+    """
+    C, N = centre.shape
+    for c in prange(C):
+        s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
+        for _ in range(N):
+            ok = False
+            i = np.int64(0)
+            while not ok:
+                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                i, ok = bounded(x, N)
+            arg = -2.0 * gamma * centre[c, i] * S[c, i]
+            if arg >= 0.0:
+                centre[c, i] = -centre[c, i]
+            else:
+                p = np.exp(arg)
+                if p > 0.0:
+                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                    if u64_to_unit(x) < p:
+                        centre[c, i] = -centre[c, i]
+        rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3

@@ -151,6 +151,13 @@ class Sampler:
     def exchange(self, engine, aux, sweep):  # pragma: no cover - default: nothing
         """Hook called at block ends; may update ``aux``."""
 
+    def sweep_block(self, engine, aux, betas, sweep0):
+        """Run the sweeps of one block (``betas`` (C, S), the first being ``sweep0``)."""
+        engine.sweep(betas)
+
+    def attach(self, engine, aux):
+        """Hook called whenever an engine is built or restored (set external fields)."""
+
     def init_aux(self, n_chains, root) -> dict:
         return {}
 
@@ -170,6 +177,7 @@ class Sampler:
         """Advance a copy of ``state`` by ``n_sweeps`` sweeps; returns (new state, info)."""
         eng = Engine(instance, np.array(state.w), np.array(state.rng_state), self.energy_kind)
         aux = {k: np.array(v) for k, v in state.aux.items()}
+        self.attach(eng, aux)
         sweep = state.sweep
         _advance(self, eng, aux, sweep, sweep + int(n_sweeps))
         acc, prop = eng.take_counters()
@@ -223,6 +231,7 @@ def _build(sampler, instance, n_chains, root, init):
     aux = sampler.init_aux(int(n_chains), root)
     aux["beta_now"] = np.array(_chain_betas(sampler, aux, C, 0, 1)[:, 0])
     eng = sampler.prepare(instance, eng, aux) or eng
+    sampler.attach(eng, aux)
     return eng, aux
 
 
@@ -254,7 +263,7 @@ def _advance(sampler, eng, aux, sweep0, sweep1):
     edges = [sweep0, *cuts, sweep1]
     for a, b in zip(edges[:-1], edges[1:]):
         betas = _chain_betas(sampler, aux, eng.C, a, b - a)
-        eng.sweep(betas)
+        sampler.sweep_block(eng, aux, betas, a)
         aux["beta_now"] = np.array(betas[:, -1])
         sampler.exchange(eng, aux, b)
 
@@ -478,6 +487,7 @@ def resume(store, run_name: str, *, n_sweeps: int | None = None, callback=None, 
         root = _rng.seed_from_record(spec.seed)
         eng = Engine(inst, ckpt["w"], ckpt["rng_state"], sampler.energy_kind)
         aux = {k[4:]: v for k, v in ckpt.items() if k.startswith("aux_")}
+        sampler.attach(eng, aux)
         return _drive(sampler, inst, eng, aux, sweep, total, spec.record_every, root, rs.writer,
                       callback, progress, keep_samples, checkpoint_every)
     finally:

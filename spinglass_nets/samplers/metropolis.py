@@ -107,47 +107,63 @@ class ParallelTempering(Sampler):
         return list(range(first, sweep1, self.swap_every))
 
     def init_aux(self, n_chains, root):
-        Kt = self.n_temperatures
-        swap_rng = np.zeros((n_chains, 4), dtype=np.uint64)
-        for c in range(n_chains):
-            # The exchange stream of chain c: spawn key root + (c, K), next to its replicas'.
-            swap_rng[c] = _rng.chain_states(_rng.chain_seed(root, c), 1, offset=Kt)[0]
-        ident = np.tile(np.arange(Kt, dtype=np.int64), (n_chains, 1))
-        return {
-            "slot_of": ident.copy(),
-            "chain_at": ident.copy(),
-            "swap_rng": swap_rng,
-            "n_swaps": np.zeros(1, dtype=np.int64),
-            "swap_accepted": np.zeros(Kt, dtype=np.int64),
-            "swap_attempted": np.zeros(Kt, dtype=np.int64),
-            # 0: not yet at an end; 1: last end visited was the hottest; 2: the coldest
-            "direction": np.zeros((n_chains, Kt), dtype=np.int64),
-            "round_trips": np.zeros(n_chains, dtype=np.int64),
-        }
+        return exchange_aux(n_chains, root, self.n_temperatures)
 
     def exchange(self, engine, aux, sweep):
         if sweep % self.swap_every:
             return
         M, Kt = aux["chain_at"].shape
-        energies = engine.energies().reshape(M, Kt)
-        uniforms = np.empty((M, Kt))
-        for s in range(M):
-            uniforms[s] = _rng.draw_uniforms(aux["swap_rng"][s], Kt)
-        offset = int(aux["n_swaps"][0] % 2)
-        K.pt_swap_pass(energies, self.betas_ladder, aux["slot_of"], aux["chain_at"], offset, uniforms,
-                       aux["swap_accepted"], aux["swap_attempted"])
-        aux["n_swaps"][0] += 1
-        _update_round_trips(aux, Kt)
+        exchange_pass(aux, engine.energies().reshape(M, Kt), self.betas_ladder)
         aux["beta_now"] = self.betas_ladder[aux["slot_of"].reshape(-1)]
 
     def summary(self, aux):
-        if "swap_attempted" not in aux:
-            return {}
-        att = aux["swap_attempted"][:-1]
-        return {
-            "swap_acceptance": (aux["swap_accepted"][:-1] / np.maximum(att, 1)).tolist(),
-            "round_trips": aux["round_trips"].tolist(),
-        }
+        return exchange_summary(aux)
+
+
+def exchange_aux(n_chains, root, Kt) -> dict:
+    """Bookkeeping arrays of replica exchange over a ladder of Kt values per chain."""
+    swap_rng = np.zeros((n_chains, 4), dtype=np.uint64)
+    for c in range(n_chains):
+        # The exchange stream of chain c: spawn key root + (c, K), next to its replicas'.
+        swap_rng[c] = _rng.chain_states(_rng.chain_seed(root, c), 1, offset=Kt)[0]
+    ident = np.tile(np.arange(Kt, dtype=np.int64), (n_chains, 1))
+    return {
+        "slot_of": ident.copy(),
+        "chain_at": ident.copy(),
+        "swap_rng": swap_rng,
+        "n_swaps": np.zeros(1, dtype=np.int64),
+        "swap_accepted": np.zeros(Kt, dtype=np.int64),
+        "swap_attempted": np.zeros(Kt, dtype=np.int64),
+        # 0: not yet at an end; 1: last end visited was the hottest; 2: the coldest
+        "direction": np.zeros((n_chains, Kt), dtype=np.int64),
+        "round_trips": np.zeros(n_chains, dtype=np.int64),
+    }
+
+
+def exchange_pass(aux, energies, ladder):
+    """One even/odd exchange pass; ``energies`` (M, K) per replica, ``ladder`` (K,) ascending.
+
+    Neighbours exchange with probability ``min(1, exp((l_{k+1} - l_k)(E_{k+1} - E_k)))``.
+    """
+    M, Kt = aux["chain_at"].shape
+    uniforms = np.empty((M, Kt))
+    for s in range(M):
+        uniforms[s] = _rng.draw_uniforms(aux["swap_rng"][s], Kt)
+    offset = int(aux["n_swaps"][0] % 2)
+    K.pt_swap_pass(np.ascontiguousarray(energies, dtype=np.float64), ladder, aux["slot_of"], aux["chain_at"],
+                   offset, uniforms, aux["swap_accepted"], aux["swap_attempted"])
+    aux["n_swaps"][0] += 1
+    _update_round_trips(aux, Kt)
+
+
+def exchange_summary(aux) -> dict:
+    if "swap_attempted" not in aux:
+        return {}
+    att = aux["swap_attempted"][:-1]
+    return {
+        "swap_acceptance": (aux["swap_accepted"][:-1] / np.maximum(att, 1)).tolist(),
+        "round_trips": aux["round_trips"].tolist(),
+    }
 
 
 def _update_round_trips(aux, Kt):
@@ -188,31 +204,36 @@ class SolutionWalk(Sampler):
         return np.full((1, n), np.inf)
 
     def prepare(self, instance, engine, aux):
-        if np.all(engine.energies() == 0):
-            return engine
-        from ._engine import Engine
+        return find_solutions(instance, engine, self.find_sweeps)
 
-        sched = np.concatenate([schedules.geometric(1.0, 30.0, self.find_sweeps),
-                                np.full(self.find_sweeps // 4 + 1, np.inf)])
-        found = np.zeros(engine.C, dtype=bool)
-        w_found = engine.w.copy()
-        # Up to three passes of the schedule; every 10 sweeps each chain's first solution
-        # is kept (annealing visits solutions it does not stay in at small N).
-        for _ in range(3):
-            for t in range(0, len(sched), 10):
-                blk = sched[t : t + 10]
-                engine.sweep(np.tile(blk, (engine.C, 1)))
-                new = (engine.energies() == 0) & ~found
-                w_found[new] = engine.w[new]
-                found |= new
-                if found.all():
-                    break
+
+def find_solutions(instance, engine, find_sweeps):
+    """Anneal every chain of ``engine`` until it has visited a solution; returns a new
+    errors-energy engine started at those solutions (same generator states)."""
+    if np.all(engine.energies() == 0):
+        return engine
+    from ._engine import Engine
+
+    sched = np.concatenate([schedules.geometric(1.0, 30.0, find_sweeps), np.full(find_sweeps // 4 + 1, np.inf)])
+    found = np.zeros(engine.C, dtype=bool)
+    w_found = engine.w.copy()
+    # Up to three passes of the schedule; every 10 sweeps each chain's first solution is
+    # kept (annealing visits solutions it does not stay in at small N).
+    for _ in range(3):
+        for t in range(0, len(sched), 10):
+            blk = sched[t : t + 10]
+            engine.sweep(np.tile(blk, (engine.C, 1)))
+            new = (engine.energies() == 0) & ~found
+            w_found[new] = engine.w[new]
+            found |= new
             if found.all():
                 break
-        if not found.all():
-            bad = np.flatnonzero(~found)
-            raise ValueError(
-                f"SolutionWalk found no solution for chains {bad.tolist()[:10]} in 3 x {len(sched)} annealing "
-                "sweeps; pass init= solutions or raise find_sweeps"
-            )
-        return Engine(instance, w_found, engine.rng_state(), "errors")
+        if found.all():
+            break
+    if not found.all():
+        bad = np.flatnonzero(~found)
+        raise ValueError(
+            f"found no solution for chains {bad.tolist()[:10]} in 3 x {len(sched)} annealing sweeps; "
+            "pass init= solutions or raise find_sweeps"
+        )
+    return Engine(instance, w_found, engine.rng_state(), "errors")
