@@ -210,9 +210,14 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_samples(tmp_path)
         mode = "start" if attempt == 0 else "resume"
         proc = subprocess.Popen([sys.executable, str(script), str(path), mode], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env)
-        line = proc.stdout.readline()  # the first record of this process is written
-        assert line.strip() in ("record", "done"), proc.stderr.read()
-        time.sleep(float(gen.uniform(0.05, 0.6)))
+        # Kill after a random number of this process's records plus a random delay, so the
+        # kill lands anywhere in the write cycle whatever the machine's speed.
+        for _ in range(int(gen.integers(1, 40))):
+            line = proc.stdout.readline()
+            assert line.strip() in ("record", "done"), proc.stderr.read()
+            if line.strip() == "done":
+                break
+        time.sleep(float(gen.uniform(0.0, 0.02)))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
