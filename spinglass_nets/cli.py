@@ -97,6 +97,18 @@ def _build_sampler(args):
     if args.sampler == "tempering":
         ladder = schedules.ladder(args.beta_min, args.beta_max, args.n_temps, kind=args.schedule)
         return ParallelTempering(np.asarray(ladder), swap_every=args.swap_every, energy=args.energy)
+    if args.sampler == "replicated":
+        from .samplers import ReplicatedAnnealing
+
+        return ReplicatedAnnealing.for_sweeps(
+            args.sweeps, y=args.replicas, beta_start=args.beta_start, beta_end=args.beta_end,
+            gamma_start=args.gamma_start, gamma_end=args.gamma_end, form=args.form, energy=args.energy)
+    if args.sampler == "reference":
+        from .samplers import ReferenceTempering
+
+        lams = np.linspace(args.lam_min, args.lam_max, args.n_lams)
+        return ReferenceTempering(args.reference_w, lams, beta=args.beta, swap_every=args.swap_every,
+                                  energy=args.energy)
     if args.energy != "errors":
         raise ValueError("--energy linear is not defined for the solution walk (it moves at zero errors)")
     return SolutionWalk()
@@ -106,7 +118,6 @@ def cmd_sample(args):
     import numba
 
     from .samplers import resume, run
-    from .store import read_instance
 
     if args.threads is not None:
         if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
@@ -119,7 +130,14 @@ def cmd_sample(args):
         res = resume(args.file, args.run_name, n_sweeps=args.sweeps, progress=None, keep_samples=False,
                      checkpoint_every=ckpt)
     else:
-        inst = read_instance(args.file)
+        from .store import open_store
+
+        with open_store(args.file) as st:
+            inst = st.instance()
+            if args.sampler == "reference":
+                if args.reference is None:
+                    raise ValueError("--sampler reference needs --reference (teacher or RUN[:CHAIN[:RECORD]])")
+                args.reference_w = _reference(args.reference, inst, st)
         sampler = _build_sampler(args)
         res = run(sampler, inst, n_chains=args.chains, n_sweeps=args.sweeps, record_every=args.record_every,
                   rng=args.seed, store=args.file, run_name=args.run_name or sampler.name, progress=None,
@@ -187,6 +205,16 @@ def _reference(spec, inst, st):
     return s[rec, chain]
 
 
+def _short(params):
+    """Parameters for one line of text: long lists become [first, ..., last] (n values)."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, list) and len(v) > 6:
+            v = f"[{v[0]:.4g}, ..., {v[-1]:.4g}] ({len(v)} values)" if isinstance(v[0], float) else f"({len(v)} values)"
+        out[k] = v
+    return out
+
+
 def cmd_info(args):
     from .store import open_store
 
@@ -199,7 +227,7 @@ def cmd_info(args):
         lines.append(f"instance: {i['kind']} N={i['n']} P={i['p']} alpha={i['alpha']:.4g} kappa={i['kappa']:g} "
                      f"labels={i['labels']} patterns={i['patterns']}")
     for name, r in d["runs"].items():
-        lines.append(f"run {name}: {r['sampler']} {r['params']} chains={r['n_chains']}x{r['n_temperatures']} "
+        lines.append(f"run {name}: {r['sampler']} {_short(r['params'])} chains={r['n_chains']}x{r['n_temperatures']} "
                      f"sweeps {r['sweeps_done']}/{r['n_sweeps']} records={r['records']} "
                      f"{'finished' if r['finished'] else 'resumable'}")
     for g in ("analysis", "theory"):
@@ -241,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("sample", help="run a sampler on a store's instance (or --resume a run)")
     q.add_argument("file", type=Path)
-    q.add_argument("--sampler", choices=["metropolis", "anneal", "tempering", "walk"], default="metropolis")
+    q.add_argument("--sampler", choices=["metropolis", "anneal", "tempering", "walk", "replicated", "reference"],
+                   default="metropolis")
     q.add_argument("--beta", type=_float, default=1.0, help="inverse temperature (metropolis; 'inf' allowed)")
     q.add_argument("--beta-start", type=_float, default=0.5, help="anneal: first beta")
     q.add_argument("--beta-end", type=_float, default=10.0, help="anneal: last beta")
@@ -251,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--beta-max", type=_float, default=5.0, help="tempering: coldest beta")
     q.add_argument("--n-temps", type=_positive_int, default=8, help="tempering: number of temperatures")
     q.add_argument("--swap-every", type=_positive_int, default=1, help="tempering: sweeps between exchanges")
+    q.add_argument("--replicas", type=_positive_int, default=3, help="replicated: replicas y per chain")
+    q.add_argument("--form", choices=["centre", "traced"], default="centre", help="replicated: centre explicit or traced out")
+    q.add_argument("--gamma-start", type=_float, default=0.05, help="replicated: first coupling gamma")
+    q.add_argument("--gamma-end", type=_float, default=3.0, help="replicated: last coupling gamma")
+    q.add_argument("--reference", default=None, help="reference: 'teacher' or RUN[:CHAIN[:RECORD]]")
+    q.add_argument("--lam-min", type=_float, default=0.0, help="reference: smallest coupling lambda")
+    q.add_argument("--lam-max", type=_float, default=1.0, help="reference: largest coupling lambda")
+    q.add_argument("--n-lams", type=_positive_int, default=6, help="reference: ladder size")
     q.add_argument("--energy", choices=["errors", "linear"], default="errors")
     q.add_argument("--chains", type=_positive_int, default=4)
     q.add_argument("--sweeps", type=_positive_int, default=None, help="sweeps (default 1000; resume: extend to)")
@@ -305,6 +342,11 @@ def main(argv=None) -> int:
 
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # e.g. `spinglass-nets info x.h5 | head`: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, SpinglassError, OSError) as exc:
         print(f"spinglass-nets {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -151,3 +151,21 @@ def test_demo_runs_and_passes(tmp_path, capsys):
     assert all(r["ok"] for r in d["rows"])
     with open_store(tmp_path / "demo.h5") as st:
         assert set(st.runs()) == {"anneal", "walk", "metropolis", "tempering"}
+
+
+def test_replicated_and_reference_samplers_from_the_cli(tmp_path, capsys):
+    f = tmp_path / "rr.h5"
+    cli(capsys, "instance", "--n", 31, "--alpha", 0.4, "--seed", 4, "-o", f)
+    code, out, _ = cli(capsys, "sample", f, "--sampler", "replicated", "--replicas", 2, "--form", "traced",
+                       "--sweeps", 60, "--chains", 2, "--seed", 1, "--json")
+    assert code == 0 and json.loads(out)["n_chains"] == 4  # 2 chains x 2 replicas
+    cli(capsys, "sample", f, "--sampler", "walk", "--sweeps", 10, "--chains", 1, "--seed", 2)
+    code, out, _ = cli(capsys, "sample", f, "--sampler", "reference", "--reference", "walk:0", "--beta", "inf",
+                       "--n-lams", 3, "--sweeps", 20, "--chains", 1, "--seed", 3, "--json")
+    assert code == 0
+    with open_store(f) as st:
+        ref_run = st.run("reference_tempering")
+        assert ref_run.attrs["params"]["reference"] == st.run("walk").samples()[-1, 0].tolist()
+        assert sn.make_perceptron(31, 0.4, rng=4).is_solution(ref_run.samples(flat=True)).all()
+    code, _, err = cli(capsys, "sample", f, "--sampler", "reference")
+    assert code == 2 and "needs --reference" in err

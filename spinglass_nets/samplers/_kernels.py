@@ -493,7 +493,7 @@ def pt_swap_pass(energies, betas_k, slot_of, chain_at, offset, uniforms, accepte
                 accepted[k] += 1
 
 
-@njit(parallel=True)
+@njit
 def centre_sweep(centre, S, gamma, rng):
     """One Metropolis sweep of each chain's explicit centre in the robust ensemble.
 
@@ -511,7 +511,7 @@ def centre_sweep(centre, S, gamma, rng):
         The centres' xoshiro256** states; advanced in place.
     """
     C, N = centre.shape
-    for c in prange(C):
+    for c in range(C):  # serial: a centre sweep is cheap; a parallel call costs a thread wake-up
         s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
         for _ in range(N):
             ok = False
