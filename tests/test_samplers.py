@@ -326,3 +326,28 @@ def test_bad_input(call, match):
     inst = sn.make_perceptron(10, 0.5, rng=0)
     with pytest.raises(ValueError, match=match):
         call(inst)
+
+
+@pytest.mark.parametrize("kappa", [0.0, 0.3, -0.2])
+def test_flip_update_twice_is_identity_and_once_is_a_recomputation(kappa):
+    from spinglass_nets.samplers._engine import Engine
+
+    inst = sn.make_perceptron(70, 1.3, kappa=kappa, rng=9)  # P = 91: two words, padding
+    w0 = (2 * np.random.default_rng(0).integers(0, 2, size=(1, 70)) - 1).astype(np.int8)
+    eng = Engine(inst, w0, np.ones((1, 4), np.uint64), "linear")
+    lay = eng.lay
+    rem = lay.p - 64 * (lay.W - 1)
+    lastmask = np.uint64((1 << rem) - 1) if rem < 64 else np.uint64(2**64 - 1)
+    snap = [a[0].copy() for a in (eng.h, eng.la, eng.lb, eng.vb)]
+    for i in (0, 33, 69):
+        wi = eng.w[0, i]
+        neg = np.uint64(0) if wi > 0 else np.uint64(2**64 - 1)
+        K._flip_update(eng.h[0], lay.cbits, i, neg, lay.A, lay.B, eng.la[0], eng.lb[0], eng.vb[0], lay.W, lastmask)
+        w1 = eng.w[0].copy()
+        w1[i] = -w1[i]
+        assert np.array_equal(eng.h[0, : lay.p], inst.fields(w1))  # once: the new fields
+        assert np.all(eng.h[0, lay.p :] == K.SENTINEL)  # padding untouched
+        neg2 = ~neg
+        K._flip_update(eng.h[0], lay.cbits, i, neg2, lay.A, lay.B, eng.la[0], eng.lb[0], eng.vb[0], lay.W, lastmask)
+        for a, s in zip((eng.h, eng.la, eng.lb, eng.vb), snap):
+            assert np.array_equal(a[0], s)  # twice: the identity
