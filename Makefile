@@ -22,6 +22,9 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+report: $(STAMP)
+	$(BIN)/spinglass-nets report -o report
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metropolis.py
 
