@@ -193,13 +193,13 @@ def test_same_seed_same_bits_and_chain_streams_independent_of_n_chains():
 def test_results_do_not_depend_on_thread_count(patterns):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs 2 Numba threads")
-    inst = sn.make_perceptron(101, 0.7, patterns=patterns, rng=5)
+    inst = sn.make_perceptron(1001, 0.7, patterns=patterns, rng=5)  # large blocks: the threaded kernel
     old = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = run(Metropolis(beta=2.0), inst, n_chains=8, n_sweeps=30, rng=8)
+        one = run(Metropolis(beta=2.0), inst, n_chains=8, n_sweeps=30, record_every=10, rng=8)
         numba.set_num_threads(2)
-        two = run(Metropolis(beta=2.0), inst, n_chains=8, n_sweeps=30, rng=8)
+        two = run(Metropolis(beta=2.0), inst, n_chains=8, n_sweeps=30, record_every=10, rng=8)
     finally:
         numba.set_num_threads(old)
     assert np.array_equal(one.samples, two.samples)
@@ -210,8 +210,12 @@ def test_one_compiled_signature_per_kernel():
     for inst in _instances(n=20, alpha=0.5):
         run(Metropolis(beta=1.0), inst, n_chains=2, n_sweeps=2, rng=0)
         run(Metropolis(beta=1.0, energy="linear"), inst, n_chains=1, n_sweeps=1, rng=0)
-    assert len(K.metropolis_bits.signatures) == 1
-    assert len(K.metropolis_float.signatures) == 1
+    # one large block per kernel so that the threaded variants run too (when 2 threads exist)
+    run(Metropolis(beta=1.0), sn.make_perceptron(1001, 0.5, rng=0), n_chains=8, n_sweeps=10, record_every=10, rng=0)
+    run(Metropolis(beta=1.0), sn.make_perceptron(1001, 0.1, patterns="gaussian", rng=0), n_chains=8, n_sweeps=10,
+        record_every=10, rng=0)
+    for kern in (K.metropolis_bits, K.metropolis_bits_serial, K.metropolis_float, K.metropolis_float_serial):
+        assert len(kern.signatures) == (1 if kern.__name__.endswith("serial") or numba.get_num_threads() > 1 else 0)
 
 
 # ------------------------------------------------------- exactness: Boltzmann referee

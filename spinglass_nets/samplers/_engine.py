@@ -15,12 +15,17 @@ from __future__ import annotations
 import math
 import weakref
 
+import numba
 import numpy as np
 
 from .._numba import njit
 from . import _kernels as K
 
-MAX_N_BITS = 32000  # int16 fields: |h| <= N must stay clear of the padding sentinel
+MAX_N_BITS = 32000
+# Below this many proposals in a block, a parallel kernel call costs more in thread wake-ups
+# than it saves (a one-sweep tempering block, one replica of replicated annealing); the
+# serial twin runs the same per-chain code, so results are identical either way.
+PARALLEL_MIN_PROPOSALS = 50_000  # int16 fields: |h| <= N must stay clear of the padding sentinel
 
 _LAYOUTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -218,14 +223,16 @@ class Engine:
         lay = self.lay
         betas = np.ascontiguousarray(betas, dtype=np.float64)
         act = self._all if active is None else np.ascontiguousarray(active, dtype=np.int8)
+        n_active = self.C if active is None else int(np.count_nonzero(act))
+        par = n_active > 1 and n_active * betas.shape[1] * lay.n >= PARALLEL_MIN_PROPOSALS and numba.get_num_threads() > 1
         if lay.bits:
-            K.metropolis_bits(
+            (K.metropolis_bits if par else K.metropolis_bits_serial)(
                 lay.cbits, self._w, self.h, self.la, self.lb, self.vb, self.ints, self.rng,
                 betas, lay.A, lay.B, lay.W, lay.p, self.linear, lay.kappa, 1.0 / lay.sqrt_n,
                 self.field, self.use_field, act,
             )
         else:
-            K.metropolis_float(
+            (K.metropolis_float if par else K.metropolis_float_serial)(
                 lay.cT, self._w, self.f, self.e, self.ints, self.rng, betas,
                 lay.lo, lay.hi, lay.lo_r, lay.hi_r, lay.scale, self.linear, self.field, self.use_field, act,
             )

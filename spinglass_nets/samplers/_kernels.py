@@ -183,7 +183,6 @@ def _exp_lookup(table, tmax, beta, de):
     return np.exp(-beta * de), tmax
 
 
-
 @njit(inline="always")
 def _field_decision(beta, de, fw):
     """Metropolis decision for pi(w) ∝ exp(-beta E(w) + sum_i f_i w_i).
@@ -205,6 +204,122 @@ def _field_decision(beta, de, fw):
     if x >= 0.0:
         return True, True, 1.0
     return False, False, np.exp(x)
+
+
+@njit
+def _bits_consts(P, W, N):
+    """(all-ones word, zero word, mask of the real patterns in the last word, prefetch?)."""
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    zero = np.uint64(0)
+    rem = P - 64 * (W - 1)  # real patterns in the last word, 0..64
+    if rem >= 64:
+        lastmask = full
+    elif rem <= 0:
+        lastmask = zero
+    else:
+        lastmask = (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
+    return full, zero, lastmask, N * W * 8 > PREFETCH_BYTES
+
+
+@njit
+def _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n, field,
+                           use_field, N, n_sweeps, full, zero, lastmask, pf):
+    """The sweeps of chain ``c`` (the body of :func:`metropolis_bits`'s chain loop)."""
+    s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
+    table = np.empty(TABLE, dtype=np.float64)
+    table[:] = -1.0
+    tmax = np.int64(0)
+    tbeta = np.float64(np.nan)
+    nv = ints[c, I_NVIOL]
+    sv = ints[c, I_SUMV]
+    acc = np.int64(0)
+    hc = h[c]
+    lac = la[c]
+    lbc = lb[c]
+    vbc = vb[c]
+    wc = w[c]
+    for t in range(n_sweeps):
+        beta = betas[c, t]
+        if beta != tbeta:
+            for k in range(tmax):
+                table[k] = -1.0
+            tmax = 0
+            tbeta = beta
+        hot = beta < np.inf
+        for _ in range(N):
+            ok = False
+            i = np.int64(0)
+            while not ok:
+                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                i, ok = bounded(x, N)
+            if pf:
+                # Prefetch the bit rows of the sites the next two draws would give: the
+                # next proposal's site if this proposal takes no uniform, the one after
+                # (or the next site, if a uniform is taken). Hints only: the draws
+                # themselves happen later, in order.
+                j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                for k in range(0, W, 8):
+                    prefetch_row(cbits, j1, k)
+                    prefetch_row(cbits, j2, k)
+            wi = wc[i]
+            neg = zero if wi > 0 else full
+            if linear == 0:
+                up, down = _delta_counts(cbits, i, neg, lac, lbc, W)
+                de = up - down
+                if use_field == 1:
+                    decided, accept, pa = _field_decision(beta, np.float64(de), -2.0 * wi * field[c, i])
+                    if not decided and pa > 0.0:
+                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                        accept = u64_to_unit(x) < pa
+                elif de <= 0:
+                    accept = True
+                elif hot:
+                    pa, tmax = _exp_lookup(table, tmax, beta, de)
+                    if pa > 0.0:
+                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                        accept = u64_to_unit(x) < pa
+                    else:
+                        accept = False
+                else:
+                    accept = False
+                if accept:
+                    nv += de
+                    _flip_update_ab(hc, cbits, i, neg, A, B, lac, lbc, W, lastmask)
+                    wc[i] = -wi
+                    acc += 1
+            else:
+                up, down, n_vs, n_vns = _delta_linear(cbits, i, neg, lac, lbc, vbc, W)
+                dn = up - down
+                ds = B * up - 2 * n_vs - B * down + 2 * n_vns
+                e_old = kappa * nv - sv * inv_sqrt_n
+                e_new = kappa * (nv + dn) - (sv + ds) * inv_sqrt_n
+                de_f = e_new - e_old
+                if use_field == 1:
+                    decided, accept, pa = _field_decision(beta, de_f, -2.0 * wi * field[c, i])
+                    if not decided and pa > 0.0:
+                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                        accept = u64_to_unit(x) < pa
+                elif de_f <= 0.0:
+                    accept = True
+                elif hot:
+                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                    accept = u64_to_unit(x) < np.exp(-beta * de_f)
+                else:
+                    accept = False
+                if accept:
+                    nv += dn
+                    sv += ds
+                    _flip_update(hc, cbits, i, neg, A, B, lac, lbc, vbc, W, lastmask)
+                    wc[i] = -wi
+                    acc += 1
+    if linear == 0:
+        _rebuild_v(hc, A, B, vbc, W)
+    ints[c, I_NVIOL] = nv
+    ints[c, I_SUMV] = sv
+    ints[c, I_ACC] += acc
+    ints[c, I_PROP] += n_sweeps * N
+    rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
 
 
 @njit(parallel=True)
@@ -250,114 +365,26 @@ def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linea
     C = w.shape[0]
     N = cbits.shape[0]
     n_sweeps = betas.shape[1]
-    full = np.uint64(0xFFFFFFFFFFFFFFFF)
-    zero = np.uint64(0)
-    rem = P - 64 * (W - 1)  # real patterns in the last word, 0..64
-    if rem >= 64:
-        lastmask = full
-    elif rem <= 0:
-        lastmask = zero
-    else:
-        lastmask = (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
-    pf = N * W * 8 > PREFETCH_BYTES
+    full, zero, lastmask, pf = _bits_consts(P, W, N)
     for c in prange(C):
-        if active[c] == 0:
-            continue
-        s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
-        table = np.empty(TABLE, dtype=np.float64)
-        table[:] = -1.0
-        tmax = np.int64(0)
-        tbeta = np.float64(np.nan)
-        nv = ints[c, I_NVIOL]
-        sv = ints[c, I_SUMV]
-        acc = np.int64(0)
-        hc = h[c]
-        lac = la[c]
-        lbc = lb[c]
-        vbc = vb[c]
-        wc = w[c]
-        for t in range(n_sweeps):
-            beta = betas[c, t]
-            if beta != tbeta:
-                for k in range(tmax):
-                    table[k] = -1.0
-                tmax = 0
-                tbeta = beta
-            hot = beta < np.inf
-            for _ in range(N):
-                ok = False
-                i = np.int64(0)
-                while not ok:
-                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                    i, ok = bounded(x, N)
-                if pf:
-                    # Prefetch the bit rows of the sites the next two draws would give: the
-                    # next proposal's site if this proposal takes no uniform, the one after
-                    # (or the next site, if a uniform is taken). Hints only: the draws
-                    # themselves happen later, in order.
-                    j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
-                    j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
-                    for k in range(0, W, 8):
-                        prefetch_row(cbits, j1, k)
-                        prefetch_row(cbits, j2, k)
-                wi = wc[i]
-                neg = zero if wi > 0 else full
-                if linear == 0:
-                    up, down = _delta_counts(cbits, i, neg, lac, lbc, W)
-                    de = up - down
-                    if use_field == 1:
-                        decided, accept, pa = _field_decision(beta, np.float64(de), -2.0 * wi * field[c, i])
-                        if not decided and pa > 0.0:
-                            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                            accept = u64_to_unit(x) < pa
-                    elif de <= 0:
-                        accept = True
-                    elif hot:
-                        pa, tmax = _exp_lookup(table, tmax, beta, de)
-                        if pa > 0.0:
-                            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                            accept = u64_to_unit(x) < pa
-                        else:
-                            accept = False
-                    else:
-                        accept = False
-                    if accept:
-                        nv += de
-                        _flip_update_ab(hc, cbits, i, neg, A, B, lac, lbc, W, lastmask)
-                        wc[i] = -wi
-                        acc += 1
-                else:
-                    up, down, n_vs, n_vns = _delta_linear(cbits, i, neg, lac, lbc, vbc, W)
-                    dn = up - down
-                    ds = B * up - 2 * n_vs - B * down + 2 * n_vns
-                    e_old = kappa * nv - sv * inv_sqrt_n
-                    e_new = kappa * (nv + dn) - (sv + ds) * inv_sqrt_n
-                    de_f = e_new - e_old
-                    if use_field == 1:
-                        decided, accept, pa = _field_decision(beta, de_f, -2.0 * wi * field[c, i])
-                        if not decided and pa > 0.0:
-                            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                            accept = u64_to_unit(x) < pa
-                    elif de_f <= 0.0:
-                        accept = True
-                    elif hot:
-                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                        accept = u64_to_unit(x) < np.exp(-beta * de_f)
-                    else:
-                        accept = False
-                    if accept:
-                        nv += dn
-                        sv += ds
-                        _flip_update(hc, cbits, i, neg, A, B, lac, lbc, vbc, W, lastmask)
-                        wc[i] = -wi
-                        acc += 1
-        if linear == 0:
-            _rebuild_v(hc, A, B, vbc, W)
-        ints[c, I_NVIOL] = nv
-        ints[c, I_SUMV] = sv
-        ints[c, I_ACC] += acc
-        ints[c, I_PROP] += n_sweeps * N
-        rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
+        if active[c] != 0:
+            _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n,
+                                   field, use_field, N, n_sweeps, full, zero, lastmask, pf)
+
+
+@njit
+def metropolis_bits_serial(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linear, kappa, inv_sqrt_n,
+                           field, use_field, active):
+    """:func:`metropolis_bits` without threads (same results): for short blocks, where a
+    parallel call would cost more in thread wake-ups than it saves."""
+    C = w.shape[0]
+    N = cbits.shape[0]
+    n_sweeps = betas.shape[1]
+    full, zero, lastmask, pf = _bits_consts(P, W, N)
+    for c in range(C):
+        if active[c] != 0:
+            _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n,
+                                   field, use_field, N, n_sweeps, full, zero, lastmask, pf)
 
 
 @njit
@@ -367,6 +394,56 @@ def _pattern_energy(f, lo, hi, lo_r, hi_r, scale, linear):
     if f > hi:
         return (f - hi_r) * scale if linear else 1.0
     return 0.0
+
+
+@njit
+def _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear, field,
+                            use_field, N, P, n_sweeps):
+    """The sweeps of chain ``c`` (the body of :func:`metropolis_float`'s chain loop)."""
+    s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
+    fc = f[c]
+    wc = w[c]
+    e = energy[c, 0]
+    acc = np.int64(0)
+    for t in range(n_sweeps):
+        beta = betas[c, t]
+        for _ in range(N):
+            ok = False
+            i = np.int64(0)
+            while not ok:
+                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                i, ok = bounded(x, N)
+            d = -2.0 * wc[i]
+            col = cT[i]
+            de = 0.0
+            for mu in range(P):
+                old = fc[mu]
+                new = old + d * col[mu]
+                de += _pattern_energy(new, lo, hi, lo_r, hi_r, scale, linear) - _pattern_energy(
+                    old, lo, hi, lo_r, hi_r, scale, linear
+                )
+            if use_field == 1:
+                decided, accept, pa = _field_decision(beta, de, -2.0 * wc[i] * field[c, i])
+                if not decided and pa > 0.0:
+                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                    accept = u64_to_unit(x) < pa
+            elif de <= 0.0:
+                accept = True
+            elif beta < np.inf:
+                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                accept = u64_to_unit(x) < np.exp(-beta * de)
+            else:
+                accept = False
+            if accept:
+                for mu in range(P):
+                    fc[mu] += d * col[mu]
+                wc[i] = -wc[i]
+                e += de
+                acc += 1
+    energy[c, 0] = e
+    ints[c, I_ACC] += acc
+    ints[c, I_PROP] += n_sweeps * N
+    rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
 
 
 @njit(parallel=True)
@@ -404,52 +481,24 @@ def metropolis_float(cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, sca
     P = cT.shape[1]
     n_sweeps = betas.shape[1]
     for c in prange(C):
-        if active[c] == 0:
-            continue
-        s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
-        fc = f[c]
-        wc = w[c]
-        e = energy[c, 0]
-        acc = np.int64(0)
-        for t in range(n_sweeps):
-            beta = betas[c, t]
-            for _ in range(N):
-                ok = False
-                i = np.int64(0)
-                while not ok:
-                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                    i, ok = bounded(x, N)
-                d = -2.0 * wc[i]
-                col = cT[i]
-                de = 0.0
-                for mu in range(P):
-                    old = fc[mu]
-                    new = old + d * col[mu]
-                    de += _pattern_energy(new, lo, hi, lo_r, hi_r, scale, linear) - _pattern_energy(
-                        old, lo, hi, lo_r, hi_r, scale, linear
-                    )
-                if use_field == 1:
-                    decided, accept, pa = _field_decision(beta, de, -2.0 * wc[i] * field[c, i])
-                    if not decided and pa > 0.0:
-                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                        accept = u64_to_unit(x) < pa
-                elif de <= 0.0:
-                    accept = True
-                elif beta < np.inf:
-                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                    accept = u64_to_unit(x) < np.exp(-beta * de)
-                else:
-                    accept = False
-                if accept:
-                    for mu in range(P):
-                        fc[mu] += d * col[mu]
-                    wc[i] = -wc[i]
-                    e += de
-                    acc += 1
-        energy[c, 0] = e
-        ints[c, I_ACC] += acc
-        ints[c, I_PROP] += n_sweeps * N
-        rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
+        if active[c] != 0:
+            _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear, field,
+                                    use_field, N, P, n_sweeps)
+
+
+@njit
+def metropolis_float_serial(cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear, field,
+                            use_field, active):
+    """:func:`metropolis_float` without threads (same results): for short blocks, where a
+    parallel call would cost more in thread wake-ups than it saves."""
+    C = w.shape[0]
+    N = cT.shape[0]
+    P = cT.shape[1]
+    n_sweeps = betas.shape[1]
+    for c in range(C):
+        if active[c] != 0:
+            _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear, field,
+                                    use_field, N, P, n_sweeps)
 
 
 @njit
