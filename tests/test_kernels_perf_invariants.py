@@ -141,5 +141,6 @@ def test_bits_kernel_one_signature():
     inst = sn.make_perceptron(21, 0.5, rng=1)
     for energy in ("errors", "linear"):
         eng = E.Engine(inst, np.ones((2, 21), np.int8), _rng.chain_states(np.random.SeedSequence(0), 2), energy)
-        eng.sweep(np.ones((2, 2)))
-    assert len(K.metropolis_bits.signatures) == 1
+        eng.sweep(np.ones((2, 2)))  # a short block: the serial twin
+    assert len(K.metropolis_bits_serial.signatures) == 1
+    assert len(K.metropolis_bits.signatures) <= 1
