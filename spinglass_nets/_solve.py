@@ -14,6 +14,11 @@ import numpy as np
 
 METHODS = ("fbp", "rbp", "sbpi", "cpr", "anneal", "tempering", "replicated")
 
+# Final inverse temperature of the linear energy, in units of sqrt(N) (docs_mc_solvers.md):
+# annealing and replicated annealing end at 35 sqrt(N); the tempering ladder tops at 12 sqrt(N).
+BETA_END_LINEAR = 35.0
+BETA_MAX_LINEAR_PT = 12.0
+
 
 def _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, rng, params):
     from .samplers import run
@@ -48,10 +53,21 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
         Focusing BP, reinforced BP, SBPI, CP+R (``options`` go to
         :func:`spinglass_nets.bp.focusing_bp`, :func:`~spinglass_nets.bp.reinforced_bp`,
         :func:`spinglass_nets.solvers.sbpi`, :func:`~spinglass_nets.solvers.cpr`), simulated
-        annealing (``n_chains=4, n_sweeps=2000, beta_start=1.0, beta_end=30.0,
-        energy="errors"``), parallel tempering (``n_chains=1, n_sweeps=2000,
-        beta_min=0.5, beta_max=8.0, n_temps=12``) or replicated annealing
-        (:class:`~spinglass_nets.samplers.ReplicatedAnnealing` options, ``n_sweeps=2000``).
+        annealing (``n_chains=4, n_sweeps=2000, energy="linear"``, geometric beta from
+        ``beta_start=1.0`` to ``beta_end``), parallel tempering (``n_chains=1, n_sweeps=2000,
+        energy="linear", n_temps=12``, geometric ladder ``beta_min=1.0 .. beta_max``) or replicated
+        annealing (:meth:`~spinglass_nets.samplers.ReplicatedAnnealing.for_sweeps` options:
+        ``y=3, form="centre", energy="linear"``, beta ``1.0 -> beta_end``, gamma ``0.1 -> 10``
+        geometric; ``n_sweeps=2000`` sweeps of each replica).
+
+        **Beta scale.** The linear energy (sum of ``kappa - Delta`` over violated patterns,
+        ``Delta = sigma xi.w / sqrt(N)``) changes by ``O(1/sqrt(N))`` per affected pattern in
+        one flip, so its useful inverse temperatures are ``sqrt(N)`` times those of the errors
+        energy. When ``energy="linear"`` and the final beta is not given, it defaults to
+        ``35 sqrt(N)`` (``beta_end`` for annealing and replicated annealing, ``beta_max`` for
+        tempering: ``12 sqrt(N)``); with ``energy="errors"`` the old fixed defaults stay
+        (``beta_end=30``, ``beta_max=8``, ``beta_min=0.5``). Tuned at N = 201-801
+        (``docs_mc_solvers.md``). Explicit values are used as given.
     time_limit : float, optional
         Seconds; the run stops at the first check after it.
     rng : None, int, SeedSequence or Generator
@@ -81,17 +97,25 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
     opts = dict(options)
     n_sweeps = int(opts.pop("n_sweeps", 2000))
     record_every = int(opts.pop("record_every", max(1, min(10, n_sweeps // 10))))
+    energy = opts.pop("energy", "linear")
+    root_n = float(np.sqrt(instance.n))
     if method == "anneal":
         n_chains = int(opts.pop("n_chains", 4))
-        b0, b1 = opts.pop("beta_start", 1.0), opts.pop("beta_end", 30.0)
-        energy = opts.pop("energy", "errors")
+        b0 = opts.pop("beta_start", 1.0)
+        b1 = opts.pop("beta_end", None)
+        if b1 is None:
+            b1 = BETA_END_LINEAR * root_n if energy == "linear" else 30.0
         _no_more(opts, method)
         sampler = SimulatedAnnealing(schedules.geometric(b0, b1, n_sweeps), energy=energy)
         params = {"n_chains": n_chains, "n_sweeps": n_sweeps, "beta_start": b0, "beta_end": b1, "energy": energy}
     elif method == "tempering":
         n_chains = int(opts.pop("n_chains", 1))
-        ladder = schedules.ladder(opts.pop("beta_min", 0.5), opts.pop("beta_max", 8.0), int(opts.pop("n_temps", 12)))
-        energy = opts.pop("energy", "errors")
+        lin = energy == "linear"
+        bmin = opts.pop("beta_min", None)
+        bmax = opts.pop("beta_max", None)
+        bmin = (1.0 if lin else 0.5) if bmin is None else bmin
+        bmax = (BETA_MAX_LINEAR_PT * root_n if lin else 8.0) if bmax is None else bmax
+        ladder = schedules.ladder(bmin, bmax, int(opts.pop("n_temps", 12)))
         swap_every = int(opts.pop("swap_every", 1))
         _no_more(opts, method)
         sampler = ParallelTempering(ladder, swap_every=swap_every, energy=energy)
@@ -100,7 +124,9 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
         from .samplers import ReplicatedAnnealing
 
         n_chains = int(opts.pop("n_chains", 1))
-        sampler = ReplicatedAnnealing.for_sweeps(n_sweeps, **opts)
+        if opts.get("beta_end") is None:
+            opts["beta_end"] = BETA_END_LINEAR * root_n if energy == "linear" else 30.0
+        sampler = ReplicatedAnnealing.for_sweeps(n_sweeps, energy=energy, **opts)
         params = {"n_chains": n_chains, "n_sweeps": n_sweeps, **sampler.params()}
     return _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, rng, params)
 

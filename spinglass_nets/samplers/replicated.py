@@ -80,9 +80,17 @@ class ReplicatedAnnealing(Sampler):
             raise ValueError(f"energy={self.energy!r} is not allowed; choose 'errors' or 'linear'")
 
     @classmethod
-    def for_sweeps(cls, n_sweeps, *, y=3, beta_start=1.0, beta_end=30.0, gamma_start=0.05, gamma_end=3.0,
-                   form="centre", energy="errors"):
-        """Geometric beta and gamma schedules of ``n_sweeps`` sweeps."""
+    def for_sweeps(cls, n_sweeps, *, y=3, beta_start=1.0, beta_end=1000.0, gamma_start=0.1, gamma_end=10.0,
+                   form="centre", energy="linear"):
+        """Geometric beta and gamma schedules of ``n_sweeps`` sweeps.
+
+        Defaults (tuned at N = 201-801, kappa = 0; ``docs_mc_solvers.md``): the linear energy,
+        beta 1 -> 1000 (= 35 sqrt(N) at N = 801; :func:`spinglass_nets.solve` sets
+        ``beta_end = 35 sqrt(N)`` for the instance at hand), gamma scoped 0.1 -> 10 and y = 3.
+        A small initial gamma matters: starting at gamma ~ 1 glues the replicas together
+        before they have found a low-energy region. With ``energy="errors"`` pass betas of
+        order 1-30 (the errors energy changes by integers).
+        """
         return cls(schedules.geometric(beta_start, beta_end, n_sweeps),
                    schedules.geometric(gamma_start, gamma_end, n_sweeps) if gamma_start > 0
                    else schedules.linear(gamma_start, gamma_end, n_sweeps), y=y, form=form, energy=energy)

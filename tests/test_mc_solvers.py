@@ -1,0 +1,75 @@
+"""Monte Carlo methods of ``spinglass_nets.solve``: verified success, determinism, defaults.
+
+Fast lane (< 20 s on a loaded 2-core machine).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import spinglass_nets as sn
+from spinglass_nets import solve
+
+MC = ("anneal", "tempering", "replicated")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_numba_thread():
+    """One Numba thread: the runs here are single small chains, and on a busy machine the
+    parallel region opened by every sweep call costs more than the sweep (results do not
+    depend on the thread count)."""
+    import numba
+
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(old)
+
+
+@pytest.mark.parametrize("method", MC)
+@pytest.mark.parametrize("opts", [{}, {"energy": "errors"}])
+def test_claimed_success_is_a_verified_solution(method, opts):
+    for seed in range(3):
+        inst = sn.make_perceptron(101, 0.35, rng=40 + seed)
+        r = solve(inst, method, rng=seed, n_sweeps=200, **opts)
+        assert r.solved == bool(inst.is_solution(r.w))
+        assert r.w.shape == (101,) and r.w.dtype == np.int8
+        if r.solved:
+            assert r.energy == 0 and r.stop == "solved"
+        else:
+            assert r.energy > 0 and r.stop != "solved"
+
+
+@pytest.mark.parametrize("method", MC)
+def test_determinism_by_seed(method):
+    inst = sn.make_perceptron(101, 0.6, rng=3)
+    a = solve(inst, method, rng=11, n_sweeps=100)
+    b = solve(inst, method, rng=11, n_sweeps=100)
+    assert np.array_equal(a.w, b.w) and a.energy == b.energy and a.iterations == b.iterations
+
+
+@pytest.mark.parametrize("method,opts", [("anneal", {"n_chains": 3, "n_sweeps": 700}),
+                                         ("replicated", {"n_sweeps": 700})])
+def test_defaults_solve_n201_alpha04(method, opts):
+    """N = 201, alpha = 0.4 with 2100 sweeps per weight (all replicas together): robust with
+    margin. In the tuning runs (docs_mc_solvers.md) both SA and RSA solve N = 201 at alpha = 0.5
+    in every one of 8 instances with 3000 sweeps per weight, and 0.4 is far below that."""
+    for k in range(3):
+        inst = sn.make_perceptron(201, 0.4, rng=900 + k)
+        r = solve(inst, method, rng=k, **opts)
+        assert r.solved and inst.is_solution(r.w)
+
+
+def test_linear_beta_scales_with_sqrt_n():
+    inst = sn.make_perceptron(101, 0.3, rng=1)
+    r = solve(inst, "anneal", rng=0, n_sweeps=50)
+    assert r.params["energy"] == "linear" and math.isclose(r.params["beta_end"], 35.0 * math.sqrt(101))
+    r = solve(inst, "anneal", rng=0, n_sweeps=50, energy="errors")
+    assert r.params["beta_end"] == 30.0
+    r = solve(inst, "tempering", rng=0, n_sweeps=50)
+    assert math.isclose(r.params["betas_ladder"][-1], 12.0 * math.sqrt(101))
+    r = solve(inst, "replicated", rng=0, n_sweeps=50, beta_end=77.0)
+    assert r.params["energy"] == "linear"
+    with pytest.raises(ValueError, match="unknown option"):
+        solve(inst, "anneal", n_sweeps=10, gamma_end=3.0)
