@@ -8,9 +8,9 @@ import json
 def add_parser(sub):
     from .cli import _float, _nonneg_int, _positive_int
 
-    q = sub.add_parser("solve", help="find a solution of a store's instance (fbp, rbp, sbpi, cpr, anneal, ...)")
+    q = sub.add_parser("solve", help="find a solution of a store's instance (fbp, rbp, sbpi, cpr, edmc, anneal, tempering, replicated)")
     q.add_argument("file")
-    q.add_argument("--method", choices=["fbp", "rbp", "sbpi", "cpr", "anneal", "tempering", "replicated"],
+    q.add_argument("--method", choices=["fbp", "rbp", "sbpi", "cpr", "edmc", "anneal", "tempering", "replicated"],
                    default="fbp")
     q.add_argument("--time-limit", type=_float, default=None, help="seconds")
     q.add_argument("--seed", type=_nonneg_int, default=None)

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-METHODS = ("fbp", "rbp", "sbpi", "cpr", "anneal", "tempering", "replicated")
+METHODS = ("fbp", "rbp", "sbpi", "cpr", "edmc", "anneal", "tempering", "replicated")
 
 # Final inverse temperature of the linear energy, in units of sqrt(N) (docs_mc_solvers.md):
 # annealing and replicated annealing end at 35 sqrt(N); the tempering ladder tops at 12 sqrt(N).
@@ -49,8 +49,9 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
     Parameters
     ----------
     instance : PerceptronInstance
-    method : {"fbp", "rbp", "sbpi", "cpr", "anneal", "tempering", "replicated"}
-        Focusing BP, reinforced BP, SBPI, CP+R (``options`` go to
+    method : {"fbp", "rbp", "sbpi", "cpr", "edmc", "anneal", "tempering", "replicated"}
+        Focusing BP, reinforced BP, SBPI, CP+R, entropy-driven MC
+        (:func:`spinglass_nets.bp.entropy_driven_mc`) (``options`` go to
         :func:`spinglass_nets.bp.focusing_bp`, :func:`~spinglass_nets.bp.reinforced_bp`,
         :func:`spinglass_nets.solvers.sbpi`, :func:`~spinglass_nets.solvers.cpr`), simulated
         annealing (``n_chains=4, n_sweeps=2000, energy="linear"``, geometric beta from
@@ -83,6 +84,10 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not allowed; choose one of {', '.join(METHODS)}")
     time_limit = check_time_limit(time_limit)
+    if method == "edmc":
+        from .bp import entropy_driven_mc
+
+        return entropy_driven_mc(instance, time_limit=time_limit, rng=rng, **options)
     if method in ("fbp", "rbp"):
         from . import bp
 

@@ -27,3 +27,17 @@ def test_edmc_finds_verified_solutions_and_is_deterministic():
 def test_edmc_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
         entropy_driven_mc(sn.make_perceptron(11, 0.5, rng=0), **kw)
+
+
+def test_edmc_through_solve_and_cli(tmp_path, capsys):
+    from spinglass_nets.cli import main
+    from spinglass_nets.store import open_store, write_instance
+
+    inst = sn.make_perceptron(41, 0.4, rng=2)
+    r = sn.solve(inst, "edmc", rng=1, time_limit=60)
+    assert r.solved and r.method == "edmc"
+    path = write_instance(tmp_path / "e.h5", inst)
+    assert main(["solve", str(path), "--method", "edmc", "--seed", "1", "--json"]) == 0
+    with open_store(path) as st:
+        arrays, params = st.analysis("solve_edmc")
+        assert params["solved"] and inst.is_solution(arrays["w"])
