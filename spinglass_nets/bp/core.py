@@ -211,6 +211,70 @@ class _State:
         return K.amp_free_entropy(self.kappa, log_eps, self.omega, self.var, self.g, self.hpat, self.hext)
 
 
+class _FastState:
+    """AMP messages for +-1 patterns iterated by the fused single-pass kernel
+    (:mod:`spinglass_nets.bp._fast`): int8 padded couplings, float32 inner products.
+
+    Same initial messages (same ``rng`` draw) and the same update as the AMP branch of
+    :class:`_State`; :meth:`step` also returns the errors of the sign configuration it used.
+    Only the solvers use it (their tolerances are ~1e-3); :func:`bp` keeps the float64 path.
+    ``parallel=True`` spreads the pattern blocks over Numba's threads (same bits as serial).
+    """
+
+    method = "amp"
+
+    def __init__(self, instance, rng, parallel=False):
+        from . import _fast as F
+
+        self.parallel = bool(parallel)
+        self.n, self.p = instance.n, instance.p
+        self.scale = 1.0 / math.sqrt(instance.n)
+        self.kappa = effective_kappa(instance)
+        self.binary = True
+        gen = as_generator(rng)
+        npad = F.padded(self.n)
+        self.cbits = F.pack_rows(instance.c())
+        self.c16 = self.cbits.view(np.uint16)
+        self.c64 = self.cbits.view(np.uint64)
+        noise = 1e-3 * gen.standard_normal(self.n)
+        self.hpat = noise.copy()
+        self.a = np.tanh(self.hpat)
+        self.v = 1.0 - self.a * self.a
+        self.g = np.zeros(self.p)
+        self.mdg = np.zeros(self.p)
+        self.omega = np.zeros(self.p)
+        self.hs = np.zeros(self.p, dtype=np.int64)
+        self.a32 = np.zeros(npad, dtype=np.float32)
+        self.s64 = np.zeros(npad // 64, dtype=np.uint64)
+        self.bpart = np.zeros((F.NBLK, npad), dtype=np.float32)
+        self.hext = np.zeros(self.n)
+        self.thr = int(instance.h_min)
+
+    def step(self, log_eps, damping):
+        """One fused iteration; returns ``(delta, errors)``; the signs
+        whose errors were counted are :meth:`signs` (those of the fields before the update, as in
+        :class:`_State`)."""
+        from . import _fast as F
+
+        vs = F.amp_prepare(self.hext, self.hpat, self.a, self.v, self.a32, self.s64)
+        var = max(vs * self.scale * self.scale, K.V_MIN)
+        rows = F.amp_rows_parallel if self.parallel else F.amp_rows
+        rows(self.c16, self.c64, self.n, self.scale, self.kappa, log_eps, self.a32, self.s64, var, self.g,
+             self.mdg, self.omega, self.hs, self.bpart)
+        d, e = F.amp_finish(self.bpart, self.mdg, self.scale, self.a, self.v, self.hpat, self.hext, damping,
+                            self.hs, self.thr)
+        return d, int(e)
+
+    def signs(self):
+        """int8 +-1 configuration whose errors the last :meth:`step` counted."""
+        from . import _fast as F
+
+        return F.unpack_signs(self.s64, self.n)
+
+    def marginals(self):
+        return np.tanh(self.hext + self.hpat)
+
+
 def resolve_method(method, instance):
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not allowed; choose one of {', '.join(map(repr, METHODS))}")
