@@ -267,13 +267,16 @@ WARM_SCRIPT = textwrap.dedent(
     ints = np.zeros((2, 8), np.int64); rng = np.zeros((2, 8), np.uint64); rng[:, :4] = st
     wp = np.zeros((2, 64), np.int8); wp[:, :63] = w
     first("bits_init", E.bits_init, lay.cbits, wp[:, :63], h, la, lb, vb, ints, lay.A, lay.B, lay.W, lay.p)
-    first("metropolis_bits", K.metropolis_bits, lay.cbits, wp, h, la, lb, vb, ints, rng, np.ones((2, 1)),
-          lay.A, lay.B, lay.W, lay.p, 0, lay.kappa, 1.0 / lay.sqrt_n)
+    fld = np.zeros((2, 64)); act = np.ones(2, np.int8)
+    for name, kern in (("metropolis_bits", K.metropolis_bits), ("metropolis_bits_serial", K.metropolis_bits_serial)):
+        first(name, kern, lay.cbits, wp, h, la, lb, vb, ints, rng, np.ones((2, 1)),
+              lay.A, lay.B, lay.W, lay.p, 0, lay.kappa, 1.0 / lay.sqrt_n, fld, 0, act)
     f = np.zeros((2, lg.ppad)); e = np.zeros((2, 8))
     first("float_fields", E.float_fields, lg.cT, wp[:, :63], f)
     first("float_energy", E.float_energy, f, lg.p, lg.lo, lg.hi, lg.lo_r, lg.hi_r, lg.scale, 0, e)
-    first("metropolis_float", K.metropolis_float, lg.cT, wp, f, e, ints, rng, np.ones((2, 1)),
-          lg.lo, lg.hi, lg.lo_r, lg.hi_r, lg.scale, 0)
+    for name, kern in (("metropolis_float", K.metropolis_float), ("metropolis_float_serial", K.metropolis_float_serial)):
+        first(name, kern, lg.cT, wp, f, e, ints, rng, np.ones((2, 1)),
+              lg.lo, lg.hi, lg.lo_r, lg.hi_r, lg.scale, 0, fld, 0, act)
     so = np.array([[0, 1]]); ca = np.array([[0, 1]])
     first("pt_swap_pass", K.pt_swap_pass, np.zeros((1, 2)), np.array([1.0, 2.0]), so, ca, 0,
           np.zeros((1, 2)), np.zeros(2, np.int64), np.zeros(2, np.int64))
