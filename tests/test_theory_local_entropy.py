@@ -85,6 +85,99 @@ def test_bad_input(kwargs, match):
     assert "\n" not in str(exc.value)
 
 
+# Typical references (kappa_ref = kappa = 0): continuation away from the degenerate peak at
+# d_eq, where the variances c2^2 and b^2 vanish. SMALL_D[alpha] is a distance at which S < 0
+# (typical solutions are isolated, Huang and Kabashima 2014); the negative region shrinks
+# quickly as alpha -> 0.
+SMALL_D = {0.1: 3e-5, 0.3: 1e-3, 0.5: 2e-3, 0.7: 4e-3}
+GRID = np.linspace(0.005, 0.45, 30)
+
+
+def _typical_curve(alpha):
+    rs = th.rs_entropy(alpha)
+    d_eq = 0.5 * (1 - rs.q)
+    d = np.sort(np.concatenate([[SMALL_D[alpha], d_eq], GRID]))
+    return th.local_entropy(d, alpha), rs.entropy, d_eq
+
+
+def _check_typical_curve(r, s_rs, d_eq):
+    d, s, g = r.d, r.entropy, r.dS_dd
+    assert np.all(r.converged) and np.all(r.residual < SADDLE_TOL)
+    # Isolated typical solutions: S < 0 close to the reference ...
+    assert s[0] < 0
+    # ... never more solutions than the shell holds, and the RS entropy at d_eq, the maximum.
+    assert np.all(s <= th.binary_entropy(d) + 1e-12)
+    i_eq = int(np.argmin(np.abs(d - d_eq)))
+    assert s[i_eq] == pytest.approx(s_rs, abs=1e-10)
+    assert abs(g[i_eq]) < 1e-8
+    assert np.all(np.delete(s, i_eq) < s_rs)
+    # Continuity (no jumps to another branch): by the mean-value theorem each secant slope
+    # lies between the slopes at the ends of its interval (S' is monotone on each interval
+    # here, except on the first, wide interval, which holds the maximum of S' at small d),
+    # up to a small slack for inflection points.
+    d, s, g = d[1:], s[1:], g[1:]
+    secant = np.diff(s) / np.diff(d)
+    lo, hi = np.minimum(g[1:], g[:-1]), np.maximum(g[1:], g[:-1])
+    slack = 0.02 * np.maximum(np.abs(lo), np.abs(hi)) + 1e-9
+    assert np.all((secant >= lo - slack) & (secant <= hi + slack))
+
+
+@pytest.mark.parametrize("alpha", [0.3])
+def test_typical_curve_converges_everywhere(alpha):
+    # Before the peak expansion and the step control, every point of this grid failed.
+    _check_typical_curve(*_typical_curve(alpha))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.1, 0.5, 0.7])
+def test_typical_curve_converges_everywhere_slow(alpha):
+    _check_typical_curve(*_typical_curve(alpha))
+
+
+def test_typical_first_steps_from_the_peak():
+    # The example of the bug report: all five points used to fail at alpha = 0.3.
+    r = th.local_entropy(np.array([0.005, 0.01, 0.02, 0.04, 0.08]), 0.3)
+    assert np.all(r.converged)
+    assert np.all(np.diff(r.entropy) > 0)
+    # A lone target far from d_eq, and distances extremely close to it on both sides.
+    q0 = th.rs_entropy(0.5).q
+    d_eq = 0.5 * (1 - q0)
+    r = th.local_entropy(np.array([0.005, d_eq - 1e-7, d_eq + 1e-7, 0.5]), 0.5)
+    assert np.all(r.converged)
+    assert r.entropy[0] == pytest.approx(-0.0038378, abs=1e-6)  # negative at alpha = 0.5
+    s_rs = th.rs_entropy(0.5).entropy
+    assert r.entropy[1] == pytest.approx(s_rs, abs=1e-12)
+    assert r.entropy[2] == pytest.approx(s_rs, abs=1e-12)
+
+
+def test_typical_slope_matches_finite_difference():
+    alpha, h = 0.3, 1e-4
+    d_eq = 0.5 * (1 - th.rs_entropy(alpha).q)
+    centers = [0.1, d_eq - 0.01]
+    d = np.concatenate([c + h * np.arange(-2, 3) for c in centers])
+    r = th.local_entropy(d, alpha)
+    assert np.all(r.converged)
+    for k in range(len(centers)):
+        s = r.entropy[5 * k:5 * k + 5]
+        fd = (-s[4] + 8 * s[3] - 8 * s[1] + s[0]) / (12 * h)
+        assert fd == pytest.approx(r.dS_dd[5 * k + 2], abs=1e-7)
+
+
+@pytest.mark.slow
+def test_typical_dense_grid():
+    # 100 points with spacing 0.005 (34/100 converged before; now a few seconds).
+    d = np.linspace(0.01, 0.5, 100)
+    r = th.local_entropy(d, ALPHA)
+    assert np.all(r.converged)
+    assert r.entropy[0] == pytest.approx(0.0062, abs=1e-4)
+    assert np.all(r.entropy <= th.binary_entropy(d) + 1e-12)
+    g = r.dS_dd
+    secant = np.diff(r.entropy) / np.diff(d)
+    lo, hi = np.minimum(g[1:], g[:-1]), np.maximum(g[1:], g[:-1])
+    slack = 0.02 * np.maximum(np.abs(lo), np.abs(hi)) + 1e-9
+    assert np.all((secant >= lo - slack) & (secant <= hi + slack))
+
+
 @pytest.mark.slow
 def test_flat_minima_threshold_rs_franz_parisi():
     out = th.flat_minima_threshold()
