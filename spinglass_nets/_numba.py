@@ -157,3 +157,17 @@ def prefetch_row(typingctx, arr, i, k):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def cttz64(typingctx, x):
+    """Number of trailing zero bits of a nonzero uint64 (LLVM ``cttz``)."""
+    if x != types.uint64:
+        return None
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.cttz", [ir.IntType(64), ir.IntType(1)])
+        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
+
+    return sig, codegen

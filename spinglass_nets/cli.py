@@ -28,13 +28,9 @@ def _emit(args, obj, text):
 
 
 def _json_default(o):
-    import numpy as np
+    from ._json import json_default
 
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return json_default(o)
 
 
 def _positive_int(s):

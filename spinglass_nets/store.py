@@ -51,6 +51,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ._json import json_default as _json_default
 from .errors import SchemaError, StoreError
 from .models.perceptron import PerceptronInstance
 
@@ -248,14 +249,6 @@ def write_theory(path, name: str, arrays: dict, params: dict, *, overwrite: bool
 def write_analysis(path, name: str, arrays: dict, params: dict, *, overwrite: bool = False) -> None:
     """Write an analysis result to ``/analysis/<name>`` with the parameters that made it."""
     _write_named(path, "analysis", name, arrays, params, overwrite)
-
-
-def _json_default(o):
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _fixed(g, name, shape, dtype, data=None):

@@ -19,38 +19,7 @@ import spinglass_nets as sn
 from spinglass_nets import _rng
 from spinglass_nets.samplers import _engine as E
 from spinglass_nets.samplers import _kernels as K
-
-M64 = (1 << 64) - 1
-
-
-class Xoshiro:
-    def __init__(self, state):
-        self.s = [int(x) for x in state]
-
-    def next(self):
-        s = self.s
-        rotl = lambda x, k: ((x << k) | (x >> (64 - k))) & M64  # noqa: E731
-        result = (rotl((s[1] * 5) & M64, 7) * 9) & M64
-        t = (s[1] << 17) & M64
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = rotl(s[3], 45)
-        return result
-
-    def site(self, n):
-        while True:
-            m = (self.next() >> 32) * n
-            low = m & 0xFFFFFFFF
-            if low < n and low < ((1 << 32) - n) % n:
-                continue
-            return m >> 32
-
-    def uniform(self):
-        return (self.next() >> 11) * (1.0 / 9007199254740992.0)
-
+from tests.conftest import Xoshiro
 
 def reference_bits(inst, w, state, betas, linear):
     """Pure-Python chain on +-1 patterns with integer fields; returns (w, h, energy, acc, rng)."""

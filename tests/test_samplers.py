@@ -13,7 +13,7 @@ from spinglass_nets.samplers import (
     Metropolis, ParallelTempering, SimulatedAnnealing, SolutionWalk, run, schedules,
 )
 from spinglass_nets.samplers import _kernels as K
-from tests.conftest import all_configs
+from tests.conftest import Xoshiro, all_configs
 
 P_FLOOR = 1e-3  # chi-square p-value floor at a fixed seed (a correct sampler fails 0.1% of seeds)
 
@@ -70,30 +70,6 @@ def test_step_is_pure_and_run_matches_steps():
 
 
 # --------------------------------------------------- the kernel against a reference chain
-MASK = (1 << 64) - 1
-
-
-def _py_next(s):
-    rotl = lambda x, k: ((x << k) | (x >> (64 - k))) & MASK  # noqa: E731
-    result = (rotl((s[1] * 5) & MASK, 7) * 9) & MASK
-    t = (s[1] << 17) & MASK
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = rotl(s[3], 45)
-    return result
-
-
-def _py_bounded(s, n):
-    while True:
-        m = (_py_next(s) >> 32) * n
-        low = m & 0xFFFFFFFF
-        if low >= n or low >= ((1 << 32) - n) % n:
-            return m >> 32
-
-
 @pytest.mark.parametrize("idx", [0, 1, 3, 6], ids=["bin-k0", "bin-k0.4", "gauss-k0", "sym-bin"])
 @pytest.mark.parametrize("beta", [0.7, math.inf])
 def test_kernel_is_the_reference_markov_chain(idx, beta):
@@ -105,12 +81,12 @@ def test_kernel_is_the_reference_markov_chain(idx, beta):
     inst = _instances(n=15, alpha=0.8)[idx]
     sampler = Metropolis(beta=beta)
     st = sampler.init(inst, 1, rng=11)
-    s = [int(x) for x in st.rng_state[0]]
+    s = Xoshiro(st.rng_state[0])
     w = st.w[0].copy()
     e = int(inst.energy(w))
     n_sweeps = 6
     for _ in range(n_sweeps * inst.n):
-        i = _py_bounded(s, inst.n)
+        i = s.site(inst.n)
         w2 = w.copy()
         w2[i] = -w2[i]
         e2 = int(inst.energy(w2))
@@ -119,19 +95,19 @@ def test_kernel_is_the_reference_markov_chain(idx, beta):
             acc = True
         else:
             pa = math.exp(-beta * de)
-            acc = pa > 0 and ((_py_next(s) >> 11) * 2.0**-53) < pa
+            acc = pa > 0 and s.uniform() < pa
         if acc:
             w, e = w2, e2
     st2, _ = sampler.step(inst, st, n_sweeps)
     assert np.array_equal(st2.w[0], w)
-    assert [int(x) for x in st2.rng_state[0]] == s
+    assert [int(x) for x in st2.rng_state[0]] == s.s
 
 
 def test_xoshiro_matches_python_and_bounded_is_uniform():
     st = _rng.chain_states(np.random.SeedSequence(5), 1)[0].copy()
-    s = [int(x) for x in st]
+    s = Xoshiro(st)
     u = _rng.draw_uniforms(st, 5)
-    ref = [(_py_next(s) >> 11) * 2.0**-53 for _ in range(5)]
+    ref = [s.uniform() for _ in range(5)]
     assert np.array_equal(u, ref)
     x = _rng.draw_bounded(_rng.chain_states(np.random.SeedSequence(6), 1)[0].copy(), 7, 70000)
     counts = np.bincount(x, minlength=7)

@@ -26,25 +26,9 @@ A pattern is violated iff ``h < lo`` or ``h > hi`` (exact integers; the perceptr
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import prange, types
-from numba.extending import intrinsic
+from numba import prange
 
-from .._numba import njit
-
-
-@intrinsic
-def _cttz64(typingctx, x):
-    """Number of trailing zero bits of a nonzero uint64 (LLVM ``cttz``)."""
-    if x != types.uint64:
-        return None
-    sig = types.uint64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        fn = builder.module.declare_intrinsic("llvm.cttz", [ir.IntType(64), ir.IntType(1)])
-        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
-
-    return sig, codegen
+from .._numba import cttz64, njit
 
 
 @njit(inline="always")
@@ -118,7 +102,7 @@ def dos_errors_binary(cc, thr, first, top, n_chunks):
                 s += np.uint64(1)
                 if s == n_low:
                     break
-                b = _cttz64(s)
+                b = cttz64(s)
                 bit = (g >> b) & np.uint64(1)
                 g ^= np.uint64(1) << b
                 r = 2 * (n - 1 - int(b)) + int(bit)
@@ -233,7 +217,7 @@ def scan_binary(cc, thr, first, top, n_chunks, mode, ref_bits, offsets, hist_len
                 s += np.uint64(1)
                 if s == n_low:
                     break
-                b = _cttz64(s)
+                b = cttz64(s)
                 bit = (g >> b) & np.uint64(1)
                 g ^= np.uint64(1) << b
                 if mode == 2:
@@ -356,7 +340,7 @@ def scan_gauss(c, thr, top, n_chunks, mode, ref_bits, offsets, hist_len, cap, am
                 s += np.uint64(1)
                 if s == n_low:
                     break
-                b = _cttz64(s)
+                b = cttz64(s)
                 bit = (g >> b) & np.uint64(1)
                 g ^= np.uint64(1) << b
                 if mode == 2:
