@@ -6,14 +6,37 @@ and its own default hyper-parameters. A run counts as solved only if
 ``instance.is_solution(w)`` holds.
 
 Methods are a plain dict ``name -> callable(instance, time_limit, rng) -> result`` with
-``result.solved`` and ``result.seconds``; annealing-based methods join by adding an entry to
-:data:`METHODS` (or passing ``extra_methods`` to :func:`run`).
+``result.solved`` and ``result.seconds`` (:func:`_methods`): focusing BP, reinforced BP, SBPI,
+CP+R (their defaults; the online rules and rBP run until the budget ends), and the three Monte
+Carlo solvers of :func:`spinglass_nets.solve` (annealing "SA", tempering "PT", replicated
+annealing "RSA"). An annealing schedule has a length, not a time, so the Monte Carlo methods
+use the budget as *restarts of doubling length*: 1000 sweeps, then 2000, 4000, ... (a fresh
+random start and stream each time) until a solution or the end of the budget; the reported
+time is the total. Tempering restarts the same way.
+
+**Early stop along alpha** (``--stop-after-zero``, on by default): once a method solves none
+of the instances at some alpha, it is not run at the larger alphas of that N (the success
+probability of every method here falls with alpha; running them would spend the whole
+budget on each instance for a known zero). Those cells are listed in ``meta["skipped"]`` and
+shown as "-" in the table.
+
+**Clock.** ``--clock cpu`` (the default) makes the budget and the reported times CPU seconds
+of the benchmark process (``time.process_time``, one Numba thread: set
+``NUMBA_NUM_THREADS=1``), so that other jobs on a shared machine do not eat into a method's
+budget; ``--clock wall`` uses wall-clock seconds as the library does. The switch replaces
+``time.perf_counter`` (which every solver uses for its ``time_limit`` and ``seconds``) in this
+process only.
+
+Runs can be split over processes (``--methods``, ``--out``) and merged afterwards
+(``--merge a.json b.json ... --out reach.json``): instance seeds depend only on the index of
+N and alpha in the lists, so the same lists give the same instances.
 
 Usage::
 
     python benchmarks/bench_reach.py --quick            # ~2 min: N = 1001, 3 alphas
     python benchmarks/bench_reach.py --n 1001 4001 --instances 4 --time-limit 20
     python benchmarks/bench_reach.py --plot-only        # redraw the PNG from the JSON
+    python benchmarks/bench_reach.py --merge r1.json r2.json --out reach.json
 
 Writes ``benchmarks/results/reach.json`` (after every N, so a partial run keeps its data)
 and ``benchmarks/results/reach.png``.
@@ -46,7 +69,36 @@ def _methods():
         "rBP": lambda inst, t, rng: reinforced_bp(inst, time_limit=t, rng=rng, max_iter=big),
         "SBPI": lambda inst, t, rng: sbpi(inst, time_limit=t, rng=rng, max_epochs=big),
         "CP+R": lambda inst, t, rng: cpr(inst, time_limit=t, rng=rng, max_epochs=big),
+        "SA": lambda inst, t, rng: restarts("anneal", inst, t, rng),
+        "PT": lambda inst, t, rng: restarts("tempering", inst, t, rng),
+        "RSA": lambda inst, t, rng: restarts("replicated", inst, t, rng),
     }
+
+
+class _Restarted:
+    """The outcome of :func:`restarts`: the last attempt's result with the total time."""
+
+    def __init__(self, res, seconds, sweeps, attempts):
+        self.w, self.solved, self.energy, self.stop = res.w, res.solved, res.energy, res.stop
+        self.seconds, self.iterations, self.attempts = seconds, sweeps, attempts
+
+
+def restarts(method, inst, time_limit, rng, first=1000):
+    """Run the Monte Carlo ``method`` of :func:`spinglass_nets.solve` with ``first``, 2
+    ``first``, 4 ``first``, ... sweeps (streams ``(rng, attempt)``) until it solves the instance
+    or ``time_limit`` seconds have gone; returns the last result with the total time and sweeps."""
+    import spinglass_nets as sn
+
+    t0 = time.perf_counter()
+    n_sweeps, total, attempt = first, 0, 0
+    while True:
+        left = time_limit - (time.perf_counter() - t0)
+        res = sn.solve(inst, method, time_limit=left, rng=np.random.SeedSequence([rng, attempt]), n_sweeps=n_sweeps)
+        total += res.iterations
+        attempt += 1
+        if res.solved or time.perf_counter() - t0 >= time_limit:
+            return _Restarted(res, time.perf_counter() - t0, total, attempt)
+        n_sweeps *= 2
 
 
 METHODS = None  # filled lazily by run() so that importing this module is cheap
@@ -58,7 +110,7 @@ def _warm_up(methods):
 
     inst = sn.make_perceptron(101, 0.3, rng=0)
     for f in methods.values():
-        f(inst, 5.0, 0)
+        f(inst, 2.0, 0)
 
 
 def summarise(records):
@@ -83,7 +135,8 @@ def summarise(records):
     return rows
 
 
-def run(ns, alphas, instances, time_limit, methods=None, extra_methods=None, out=RESULTS / "reach.json", seed0=1000):
+def run(ns, alphas, instances, time_limit, methods=None, extra_methods=None, out=RESULTS / "reach.json", seed0=1000,
+        stop_after_zero=True, clock="wall"):
     """Run the grid and write the JSON; returns the result dict."""
     import spinglass_nets as sn
 
@@ -97,13 +150,18 @@ def run(ns, alphas, instances, time_limit, methods=None, extra_methods=None, out
             "solver_rng": "k (instance index)", "alpha_c": ALPHA_C, "alpha_le": ALPHA_LE,
             "machine": {"platform": platform.platform(), "processor": platform.processor(),
                         "cpu_count": os.cpu_count(), "numba_threads": os.environ.get("NUMBA_NUM_THREADS", "default")},
-            "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "stop_after_zero": bool(stop_after_zero),
+            "mc_restarts": "1000, 2000, 4000, ... sweeps until solved or out of budget", "skipped": [],
+            "load_before": list(os.getloadavg()), "clock": clock}
     records = []
     for ni, n in enumerate(ns):
+        dead = set()  # methods that solved nothing at a smaller alpha of this N
         for ai, alpha in enumerate(alphas):
+            live = {m: f for m, f in methods.items() if m not in dead}
+            meta["skipped"] += [{"method": m, "n": n, "alpha": alpha} for m in methods if m in dead]
             for k in range(instances):
                 inst = sn.make_perceptron(n, alpha, rng=seed0 + 1000 * ni + 100 * ai + k)
-                for name, f in methods.items():
+                for name, f in live.items():
                     r = f(inst, time_limit, k)
                     rec = {"method": name, "n": n, "alpha": alpha, "instance": k, "solved": bool(r.solved),
                            "verified": bool(inst.is_solution(r.w)), "energy": int(r.energy),
@@ -113,10 +171,34 @@ def run(ns, alphas, instances, time_limit, methods=None, extra_methods=None, out
                     print(f"N={n} alpha={alpha:.3f} inst={k} {name:5s} solved={rec['solved']!s:5s} "
                           f"E={rec['energy']:3d} t={rec['seconds']:7.2f}s it={rec['iterations']} ({rec['stop']})",
                           flush=True)
-        result = {"meta": meta, "records": records, "summary": summarise(records)}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1))
+            if stop_after_zero:
+                dead |= {m for m in live if not any(r["solved"] for r in records
+                                                    if r["method"] == m and r["n"] == n and r["alpha"] == alpha)}
+            _write(meta, records, out)
+    meta["load_after"] = list(os.getloadavg())
+    return _write(meta, records, out)
+
+
+def _write(meta, records, out):
+    result = {"meta": meta, "records": records, "summary": summarise(records)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
     return result
+
+
+def merge(paths, out):
+    """Merge the JSON of runs split by method (same N and alpha lists, same budget)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    meta = dict(parts[0]["meta"])
+    for q in parts[1:]:
+        m = q["meta"]
+        key = ("ns", "alphas", "time_limit_s", "instances", "clock")
+        if [m.get(k) for k in key] != [meta.get(k) for k in key]:
+            raise SystemExit("cannot merge runs with different N / alpha lists, budgets, instance counts or clocks")
+        meta["methods"] = meta["methods"] + [x for x in m["methods"] if x not in meta["methods"]]
+        meta["skipped"] = meta.get("skipped", []) + m.get("skipped", [])
+    meta["merged_from"] = [str(p) for p in paths]
+    return _write(meta, [r for q in parts for r in q["records"]], out)
 
 
 def plot(result, path=RESULTS / "reach.png"):
@@ -150,12 +232,12 @@ def plot(result, path=RESULTS / "reach.png"):
             ax.axvline(ALPHA_LE, color="0.5", ls=":", lw=1)
         axes[0, j].text(ALPHA_C, 0.5, r" $\alpha_c=0.833$", fontsize=8, rotation=90, va="center")
         axes[0, j].text(ALPHA_LE, 0.5, r" $\alpha_{LE}\approx0.77$", fontsize=8, rotation=90, va="center", color="0.4")
-        axes[0, j].set_title(f"N = {n}, budget {result['meta']['time_limit_s']:g} s, "
+        axes[0, j].set_title(f"N = {n}, budget {result['meta']['time_limit_s']:g} {result['meta'].get('clock', 'wall')} s, "
                              f"{result['meta']['instances']} instances", fontsize=9)
         axes[0, j].set_ylim(-0.05, 1.05)
         axes[0, j].set_ylabel("P(solved)")
         axes[1, j].set_yscale("log")
-        axes[1, j].set_ylabel("median time to solution (s)")
+        axes[1, j].set_ylabel(f"median time to solution ({result['meta'].get('clock', 'wall')} s)")
         axes[1, j].set_xlabel(r"$\alpha = P/N$")
         axes[1, j].set_xlim(min(r["alpha"] for r in rows) - 0.02, 0.85)
     axes[0, 0].legend(fontsize=8, loc="lower left")
@@ -168,25 +250,36 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="N = 1001, alpha in {0.6, 0.7, 0.75}, 2 instances, 10 s")
     ap.add_argument("--n", type=int, nargs="+", default=[1001, 4001, 10001])
     ap.add_argument("--alphas", type=float, nargs="+",
-                    default=[0.5, 0.6, 0.65, 0.7, 0.72, 0.74, 0.76, 0.78, 0.8])
+                    default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.72, 0.74, 0.75, 0.76, 0.78, 0.8])
     ap.add_argument("--instances", type=int, default=4)
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (default 60)")
     ap.add_argument("--methods", nargs="+", default=None, help="subset of method names")
     ap.add_argument("--out", type=Path, default=RESULTS / "reach.json")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="budget and times in CPU seconds of this process (default) or wall-clock seconds")
     ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--merge", type=Path, nargs="+", help="merge these JSON files into --out and plot")
+    ap.add_argument("--no-stop-after-zero", dest="stop_after_zero", action="store_false",
+                    help="run every alpha even after a method solved nothing at a smaller one")
     args = ap.parse_args(argv)
-    if args.plot_only:
+    if args.merge:
+        result = merge(args.merge, args.out)
+    elif args.plot_only:
         result = json.loads(args.out.read_text())
     else:
         if args.quick:
             args.n, args.alphas, args.instances, args.time_limit = [1001], [0.6, 0.7, 0.75], 2, 10.0
+        if args.clock == "cpu":
+            # every solver reads time.perf_counter for its deadline and its reported seconds
+            time.perf_counter = time.process_time
         methods = _methods()
         if args.methods:
             unknown = set(args.methods) - set(methods)
             if unknown:
                 raise SystemExit(f"unknown methods {sorted(unknown)}; choose from {sorted(methods)}")
             methods = {k: v for k, v in methods.items() if k in args.methods}
-        result = run(args.n, args.alphas, args.instances, args.time_limit, methods=methods, out=args.out)
+        result = run(args.n, args.alphas, args.instances, args.time_limit, methods=methods, out=args.out,
+                     stop_after_zero=args.stop_after_zero, clock=args.clock)
     png = plot(result, args.out.with_suffix(".png"))
     for r in result["summary"]:
         t = "-" if r["median_time"] is None else f"{r['median_time']:.2f}"

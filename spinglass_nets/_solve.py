@@ -20,19 +20,27 @@ BETA_END_LINEAR = 35.0
 BETA_MAX_LINEAR_PT = 12.0
 
 
-def _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, rng, params):
+def _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, rng, params,
+              wait_for_centre=False):
     from .samplers import run
     from .solvers.result import finish
 
     t0 = time.perf_counter()
-    best = {"w": None, "e": np.inf}
+    best = {"w": None, "e": np.inf, "returned": "chain" if method != "replicated" else "replica"}
 
     def watch(state, info):
         k = int(np.argmin(state.energy))
         if state.energy[k] < best["e"]:
             best["e"], best["w"] = float(state.energy[k]), state.w[k].copy()
         if best["e"] == 0:
-            return True
+            # Replicated annealing: the centre sits inside the replicas' dense region, so a
+            # centre that solves the instance is the flatter solution to return.
+            for centre in state.aux.get("centre", ()):
+                if centre.size and instance.is_solution(centre):
+                    best["w"], best["returned"] = centre.copy(), "centre"
+                    return True
+            if not (wait_for_centre and "centre" in state.aux):
+                return True
         return time_limit is not None and time.perf_counter() - t0 > time_limit
 
     n_sweeps = (n_sweeps // record_every) * record_every
@@ -40,6 +48,7 @@ def _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_
               callback=watch, keep_samples=False, progress=False)
     stop = "solved" if best["e"] == 0 else ("time_limit" if res.final_state.sweep < n_sweeps else "max_sweeps")
     hist = {"min_energy": res.traces["energy"].min(axis=1)}
+    params = dict(params, returned=best["returned"])
     return finish(instance, best["w"], time.perf_counter() - t0, res.final_state.sweep, hist, method, params, stop)
 
 
@@ -59,7 +68,14 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
         energy="linear", n_temps=12``, geometric ladder ``beta_min=1.0 .. beta_max``) or replicated
         annealing (:meth:`~spinglass_nets.samplers.ReplicatedAnnealing.for_sweeps` options:
         ``y=3, form="centre", energy="linear"``, beta ``1.0 -> beta_end``, gamma ``0.1 -> 10``
-        geometric; ``n_sweeps=2000`` sweeps of each replica).
+        geometric; ``n_sweeps=2000`` sweeps of each replica). Replicated annealing stops when
+        a replica or a centre solves the instance and returns the centre when it is a
+        solution (it sits inside the replicas' dense region: the flatter solution). The centre
+        lags the replicas (measured at N = 101-401: it solves 50-230 sweeps after the first
+        replica), so ``wait_for_centre=True`` keeps annealing after a replica's solution until a
+        centre solves (or the schedule or time ends, and then returns that replica).
+        ``result.params["returned"]`` says which: "centre", "replica" (or "chain" for
+        annealing and tempering).
 
         **Beta scale.** The linear energy (sum of ``kappa - Delta`` over violated patterns,
         ``Delta = sigma xi.w / sqrt(N)``) changes by ``O(1/sqrt(N))`` per affected pattern in
@@ -131,8 +147,12 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
         n_chains = int(opts.pop("n_chains", 1))
         if opts.get("beta_end") is None:
             opts["beta_end"] = BETA_END_LINEAR * root_n if energy == "linear" else 30.0
+        wait = bool(opts.pop("wait_for_centre", False))
         sampler = ReplicatedAnnealing.for_sweeps(n_sweeps, energy=energy, **opts)
-        params = {"n_chains": n_chains, "n_sweeps": n_sweeps, **sampler.params()}
+        if wait and sampler.form != "centre":
+            raise ValueError("wait_for_centre=True needs form='centre' (the traced form has no centre)")
+        params = {"n_chains": n_chains, "n_sweeps": n_sweeps, "wait_for_centre": wait, **sampler.params()}
+        return _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, rng, params, wait)
     return _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, rng, params)
 
 

@@ -73,3 +73,21 @@ def test_linear_beta_scales_with_sqrt_n():
     assert r.params["energy"] == "linear"
     with pytest.raises(ValueError, match="unknown option"):
         solve(inst, "anneal", n_sweeps=10, gamma_end=3.0)
+
+
+def test_replicated_returns_the_centre_when_it_is_a_solution():
+    """``wait_for_centre=True`` anneals on after a replica's solution until a centre solves and
+    returns that centre; by default the first solution (replica or centre) ends the run. Every
+    claim is verified and ``params["returned"]`` names what was returned."""
+    for k in range(3):
+        inst = sn.make_perceptron(101, 0.3, rng=70 + k)
+        first = solve(inst, "replicated", rng=k, n_sweeps=300)
+        r = solve(inst, "replicated", rng=k, n_sweeps=300, wait_for_centre=True)
+        assert first.solved and inst.is_solution(first.w) and r.solved and inst.is_solution(r.w)
+        assert first.params["returned"] in ("centre", "replica")
+        # same stream: the waiting run passes through the first one's stopping point
+        assert r.iterations >= first.iterations
+        assert r.params["returned"] == "centre"
+    assert solve(inst, "anneal", rng=0, n_sweeps=300).params["returned"] == "chain"
+    with pytest.raises(ValueError, match="form='centre'"):
+        solve(inst, "replicated", rng=0, n_sweeps=300, form="traced", wait_for_centre=True)
