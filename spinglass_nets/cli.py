@@ -97,7 +97,18 @@ def _build_sampler(args):
 
         return ReplicatedAnnealing.for_sweeps(
             args.sweeps, y=args.replicas, beta_start=args.beta_start, beta_end=args.beta_end,
-            gamma_start=args.gamma_start, gamma_end=args.gamma_end, form=args.form, energy=args.energy)
+            gamma_start=0.05 if args.gamma_start is None else args.gamma_start,
+            gamma_end=3.0 if args.gamma_end is None else args.gamma_end, form=args.form, energy=args.energy)
+    if args.sampler == "edmc":
+        from .samplers import EntropyDrivenMC
+
+        if args.energy != "errors":
+            raise ValueError("--energy linear is not defined for --sampler edmc (its energy is -N F; the trace "
+                             "records the errors of the centre)")
+        return EntropyDrivenMC(
+            gamma0=0.1 if args.gamma_start is None else args.gamma_start, gamma_growth=args.gamma_growth,
+            gamma_max=50.0 if args.gamma_end is None else args.gamma_end, beta_e=args.beta_e, tol=args.bp_tol,
+            max_iter=args.bp_max_iter, damping=args.bp_damping, bp_method=args.bp_method)
     if args.sampler == "reference":
         from .samplers import ReferenceTempering
 
@@ -264,8 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("sample", help="run a sampler on a store's instance (or --resume a run)")
     q.add_argument("file", type=Path)
-    q.add_argument("--sampler", choices=["metropolis", "anneal", "tempering", "walk", "replicated", "reference"],
-                   default="metropolis")
+    q.add_argument("--sampler", default="metropolis",
+                   choices=["metropolis", "anneal", "tempering", "walk", "replicated", "reference", "edmc"])
     q.add_argument("--beta", type=_float, default=1.0, help="inverse temperature (metropolis; 'inf' allowed)")
     q.add_argument("--beta-start", type=_float, default=0.5, help="anneal: first beta")
     q.add_argument("--beta-end", type=_float, default=10.0, help="anneal: last beta")
@@ -277,15 +288,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--swap-every", type=_positive_int, default=1, help="tempering: sweeps between exchanges")
     q.add_argument("--replicas", type=_positive_int, default=3, help="replicated: replicas y per chain")
     q.add_argument("--form", choices=["centre", "traced"], default="centre", help="replicated: centre explicit or traced out")
-    q.add_argument("--gamma-start", type=_float, default=0.05, help="replicated: first coupling gamma")
-    q.add_argument("--gamma-end", type=_float, default=3.0, help="replicated: last coupling gamma")
+    q.add_argument("--gamma-start", type=_float, default=None,
+                   help="replicated: first coupling gamma (default 0.05); edmc: gamma0 (default 0.1)")
+    q.add_argument("--gamma-end", type=_float, default=None,
+                   help="replicated: last coupling gamma (default 3); edmc: gamma_max (default 50)")
+    q.add_argument("--gamma-growth", type=_float, default=1.2,
+                   help="edmc: gamma_t = min(gamma0 * growth**t, gamma_max) (default 1.2)")
+    q.add_argument("--beta-e", type=_float, default=float("inf"),
+                   help="edmc: inverse temperature on -N F (default inf: greedy)")
+    q.add_argument("--bp-tol", type=_float, default=1e-6, help="edmc: BP tolerance per proposal")
+    q.add_argument("--bp-max-iter", type=_positive_int, default=200, help="edmc: BP iterations per proposal, at most")
+    q.add_argument("--bp-damping", type=_float, default=0.5, help="edmc: BP damping in [0, 1)")
+    q.add_argument("--bp-method", choices=["amp", "edge"], default="amp", help="edmc: BP messages")
     q.add_argument("--reference", default=None, help="reference: 'teacher' or RUN[:CHAIN[:RECORD]]")
     q.add_argument("--lam-min", type=_float, default=0.0, help="reference: smallest coupling lambda")
     q.add_argument("--lam-max", type=_float, default=1.0, help="reference: largest coupling lambda")
     q.add_argument("--n-lams", type=_positive_int, default=6, help="reference: ladder size")
     q.add_argument("--energy", choices=["errors", "linear"], default="errors")
     q.add_argument("--chains", type=_positive_int, default=4)
-    q.add_argument("--sweeps", type=_positive_int, default=None, help="sweeps (default 1000; resume: extend to)")
+    q.add_argument("--sweeps", type=_positive_int, default=None,
+                   help="sweeps (default 1000, edmc 50; resume: extend to)")
     q.add_argument("--record-every", type=_positive_int, default=10)
     q.add_argument("--seed", type=_nonneg_int, default=None, help="root seed (default: fresh entropy, recorded)")
     q.add_argument("--run-name", default=None)
@@ -328,7 +350,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "command", None) == "sample" and args.sweeps is None and not args.resume:
-        args.sweeps = 1000
+        args.sweeps = 50 if args.sampler == "edmc" else 1000
     if getattr(args, "command", None) == "instance" and args.kappa is None:
         if args.symmetric:
             parser.error("--symmetric needs --kappa > 0")

@@ -16,6 +16,8 @@ The only module that imports h5py. Layout (``schema_version`` 1, DESIGN.md secti
     /runs/<name>/acceptance   (T, C) float64, accepted fraction since the previous record
     /runs/<name>/beta         (T, C) float64
     /runs/<name>/sweep        (T,) int64, sweeps done at each record
+    /runs/<name>/<trace>      (T, C) float64, the sampler's extra traces (attr extra_traces,
+                              JSON name -> description; e.g. free_entropy, gamma for EdMC)
     /runs/<name>/checkpoint_0, checkpoint_1   w, rng_state, aux_* (the sampler state)
     /analysis/<name>, /theory/<name>          arrays + attrs params (JSON)
 
@@ -44,7 +46,7 @@ import os
 import platform
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -270,11 +272,14 @@ TRACES = {
 C_WRITTEN, C_SLOT, C_RECORDS, C_SWEEP = range(4)
 
 
-def _create_traces(g, T, C, nb, n):
+RESERVED = {"w", "sweep", "counters", "checkpoint_0", "checkpoint_1", *TRACES}
+
+
+def _create_traces(g, T, C, nb, n, extra=None):
     w = _fixed(g, "w", (T, C, nb), np.uint8)
     w.attrs["encoding"] = W_ENCODING
     w.attrs["n"] = n
-    for key, desc in TRACES.items():
+    for key, desc in {**TRACES, **(extra or {})}.items():
         _fixed(g, key, (T, C), np.float64).attrs["description"] = desc
     _fixed(g, "sweep", (T,), np.int64).attrs["description"] = "sweeps (N proposals each) done at the record"
 
@@ -297,6 +302,7 @@ class RunSpec:
     seed: dict
     n_temperatures: int = 1
     energy: str = "errors"
+    extra_traces: dict = field(default_factory=dict)
 
     @property
     def n_columns(self):
@@ -309,6 +315,7 @@ def _spec_attrs(g, spec: RunSpec):
         g.attrs[k] = d[k]
     g.attrs["params"] = json.dumps(spec.params, default=_json_default)
     g.attrs["seed"] = json.dumps(spec.seed)
+    g.attrs["extra_traces"] = json.dumps(spec.extra_traces)
 
 
 def _spec_of(g) -> RunSpec:
@@ -316,7 +323,7 @@ def _spec_of(g) -> RunSpec:
         sampler=str(g.attrs["sampler"]), params=json.loads(g.attrs["params"]), n_chains=int(g.attrs["n_chains"]),
         n_sweeps=int(g.attrs["n_sweeps"]), record_every=int(g.attrs["record_every"]),
         seed=json.loads(g.attrs["seed"]), n_temperatures=int(g.attrs["n_temperatures"]),
-        energy=str(g.attrs["energy"]),
+        energy=str(g.attrs["energy"]), extra_traces=json.loads(g.attrs.get("extra_traces", "{}")),
     )
 
 
@@ -330,10 +337,17 @@ class RunWriter:
         self._buf = []
         self._counters = g["counters"]
         self.n_written = int(self._counters[C_WRITTEN])
+        self._extra = list(json.loads(g.attrs.get("extra_traces", "{}")))
 
-    def append(self, w, energy, acceptance, beta, sweep):
+    def append(self, w, energy, acceptance, beta, sweep, extra=None):
+        """Buffer one record; ``extra`` maps each of the run's extra traces to a (C,) array."""
+        extra = extra or {}
+        missing = [k for k in self._extra if k not in extra]
+        if missing:
+            raise StoreError(f"run {self.name!r}: record lacks the traces {missing}")
         self._buf.append((pack(w), np.array(energy, dtype=np.float64), np.array(acceptance, dtype=np.float64),
-                          np.array(beta, dtype=np.float64), int(sweep)))
+                          np.array(beta, dtype=np.float64), int(sweep),
+                          {k: np.array(extra[k], dtype=np.float64) for k in self._extra}))
 
     def _flush_rows(self):
         if not self._buf:
@@ -348,6 +362,8 @@ class RunWriter:
             "beta": np.stack([b[3] for b in self._buf]),
             "sweep": np.array([b[4] for b in self._buf], dtype=np.int64),
         }
+        for name in self._extra:
+            cols[name] = np.stack([b[5][name] for b in self._buf])
         for key, arr in cols.items():
             self.g[key][t0 : t0 + k] = arr
         self._buf = []
@@ -389,6 +405,9 @@ def open_run_writer(path, name, spec: RunSpec, instance, *, overwrite=False) -> 
     missing; refused if the store holds another instance or the run exists, unless
     ``overwrite``)."""
     _check_name(name)
+    bad = [k for k in spec.extra_traces if k in RESERVED or not isinstance(k, str) or not k or "/" in k]
+    if bad:
+        raise StoreError(f"extra trace names {bad} are not allowed (reserved: {', '.join(sorted(RESERVED))})")
     f = _ensure_store(path, instance)
     try:
         runs = f.require_group("runs")
@@ -406,7 +425,7 @@ def open_run_writer(path, name, spec: RunSpec, instance, *, overwrite=False) -> 
             "temperature index k (ascending beta)"
         )
         C, nb = spec.n_columns, (instance.n + 7) // 8
-        _create_traces(g, spec.n_sweeps // spec.record_every, C, nb, instance.n)
+        _create_traces(g, spec.n_sweeps // spec.record_every, C, nb, instance.n, spec.extra_traces)
         counters = _fixed(g, "counters", (4,), np.int64, data=np.array([0, -1, 0, 0]))
         counters.attrs["description"] = "n_written, checkpoint_slot, checkpoint_records, checkpoint_sweep"
         f.flush()
@@ -448,10 +467,11 @@ class RunResumer:
         T = int(n_sweeps) // self.spec.record_every
         g = self.g
         keep = int(g["counters"][C_WRITTEN])
-        old = {k: g[k][:keep] for k in ("w", *TRACES, "sweep")}
+        extra = self.spec.extra_traces
+        old = {k: g[k][:keep] for k in ("w", *TRACES, *extra, "sweep")}
         for k in old:
             del g[k]
-        _create_traces(g, T, self.spec.n_columns, (self.instance.n + 7) // 8, self.instance.n)
+        _create_traces(g, T, self.spec.n_columns, (self.instance.n + 7) // 8, self.instance.n, extra)
         for k, v in old.items():
             g[k][:keep] = v
         g.attrs["n_sweeps"] = int(n_sweeps)
@@ -529,6 +549,18 @@ class RunReader:
 
     def betas(self, discard=0, thin=1, flat=False) -> np.ndarray:
         return self._flat(self._rows("beta", discard, thin), flat)
+
+    def trace_names(self) -> list:
+        """Names of the (T, C) traces: energy, acceptance, beta and the sampler's extras."""
+        return [*TRACES, *json.loads(self._g.attrs.get("extra_traces", "{}"))]
+
+    def trace(self, name, discard=0, thin=1, flat=False) -> np.ndarray:
+        """Any (T, C) trace by name (``flat``: (T*C,)), e.g. ``trace("free_entropy")`` of an
+        EdMC run; see :meth:`trace_names`."""
+        names = self.trace_names()
+        if name not in names:
+            raise StoreError(f"run {self.name!r} has no trace {name!r}; traces: {', '.join(names)}")
+        return self._flat(self._rows(name, discard, thin), flat)
 
     def sweeps(self, discard=0, thin=1) -> np.ndarray:
         return self._rows("sweep", discard, thin)
@@ -631,6 +663,7 @@ class Store:
                 "n_temperatures": a["n_temperatures"], "n_sweeps": a["n_sweeps"],
                 "record_every": a["record_every"], "records": r.n_written,
                 "sweeps_done": r.sweeps_done, "finished": r.finished, "energy": a["energy"],
+                "traces": r.trace_names(),
             }
         out["analysis"] = self.analyses()
         out["theory"] = self.theories()

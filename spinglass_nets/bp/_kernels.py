@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from .._numba import njit
+from .._rng import bounded, u64_to_unit, xoshiro_next
 
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -341,3 +343,283 @@ def amp_free_entropy(kappa, log_eps, omega, var, g, hpat, hext):
         h = hext[i] + hpat[i]
         phi += log2cosh(h) - math.tanh(h) * hpat[i]
     return phi
+
+
+# ------------------------------------------------------------- entropy-driven Monte Carlo
+# A chain on a centre configuration w~ whose energy is -N F(w~, gamma), F the Bethe local
+# free entropy of BP with the external field gamma w~ (spinglass_nets.samplers.edmc). One
+# compiled call runs S sweeps of N proposals for every chain: draw a site (xoshiro256**,
+# Lemire), flip it, warm-start BP from the messages of the current centre, compare F, and
+# keep or restore (centre and messages). The messages of the current centre are part of
+# the chain's state (checkpointed), so a resumed chain repeats an uninterrupted one bit for
+# bit. Chains are independent (prange): results do not depend on the thread count.
+
+
+@njit
+def _amp_fwd(cT, scale, a, v, gold, omega, var, binary):
+    """``omega`` and ``V`` of :func:`amp_forward` without the sign-configuration field."""
+    n, p = cT.shape
+    for mu in range(p):
+        omega[mu] = 0.0
+        var[mu] = 0.0
+    for i in range(n):
+        ai = a[i]
+        row = cT[i]
+        if binary:
+            for mu in range(p):
+                omega[mu] += row[mu] * ai
+        else:
+            vi = v[i]
+            for mu in range(p):
+                cm = row[mu]
+                omega[mu] += cm * ai
+                var[mu] += cm * cm * vi
+    vsum = 0.0
+    if binary:
+        for i in range(n):
+            vsum += v[i]
+    for mu in range(p):
+        if binary:
+            var[mu] = vsum * scale * scale
+        else:
+            var[mu] *= scale * scale
+        if var[mu] < V_MIN:
+            var[mu] = V_MIN
+        omega[mu] = scale * omega[mu] - var[mu] * gold[mu]
+
+
+@njit
+def amp_iterate(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg, b, acoef,
+                damping):
+    """One AMP iteration in place (the update of ``core._State.step``, method "amp");
+    returns the largest change of a marginal."""
+    _amp_fwd(cT, scale, a, v, gold, omega, var, binary)
+    tot = amp_channel(kappa, log_eps, omega, var, g, mdg)
+    amp_backward(c, scale, g, mdg, b, acoef, binary, tot)
+    p = c.shape[0]
+    cap = U_MAX * p
+    delta = 0.0
+    for i in range(hpat.shape[0]):
+        new = b[i] + a[i] * acoef[i]
+        if new > cap:
+            new = cap
+        elif new < -cap:
+            new = -cap
+        hpat[i] = damping * hpat[i] + (1.0 - damping) * new
+        an = math.tanh(hext[i] + hpat[i])
+        d = abs(an - a[i])
+        if d > delta:
+            delta = d
+        a[i] = an
+        v[i] = 1.0 - an * an
+    for mu in range(p):
+        gold[mu] = g[mu]
+    return delta
+
+
+@njit
+def amp_phi(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg):
+    """Bethe free entropy (total) at the current AMP messages (as ``core._State.free_entropy``)."""
+    _amp_fwd(cT, scale, a, v, gold, omega, var, binary)
+    amp_channel(kappa, log_eps, omega, var, g, mdg)
+    return amp_free_entropy(kappa, log_eps, omega, var, g, hpat, hext)
+
+
+@njit
+def _possible(f, gamma):
+    """Whether ``f`` can be a local free entropy: finite and <= log 2 + gamma (the value of
+    the sum over all 2^N configurations; 1e-9 of slack for round-off)."""
+    return math.isfinite(f) and f <= _LOG2 + gamma + 1e-9
+
+
+@njit
+def _draw_site(s0, s1, s2, s3, n):
+    ok = False
+    i = np.int64(0)
+    while not ok:
+        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+        i, ok = bounded(x, n)
+    return i, s0, s1, s2, s3
+
+
+@njit
+def _edmc_chain_amp(c, cT, scale, kappa, binary, centre, gammas, beta_e, rng, hpat, a, v, gold, fe, gnow, cnt,
+                    max_iter, tol, damping):
+    """S sweeps of one chain, AMP messages (hpat, a, v, gold). ``fe``, ``gnow``: (1,) the
+    current F and the gamma it was computed at; ``cnt``: (6,) accepted, proposed, BP calls,
+    BP iterations, unconverged BP calls, proposals rejected because their BP did not converge
+    to a possible F (accumulated). F = nan when BP at the current centre did not converge
+    (after a change of gamma): the sweep's proposals draw their sites and are rejected."""
+    n = centre.shape[0]
+    p = c.shape[0]
+    log_eps = -np.inf
+    hext = np.empty(n)
+    omega = np.empty(p)
+    var = np.empty(p)
+    g = np.empty(p)
+    mdg = np.empty(p)
+    b = np.empty(n)
+    acoef = np.empty(n)
+    hpat_b = np.empty(n)
+    a_b = np.empty(n)
+    v_b = np.empty(n)
+    gold_b = np.empty(p)
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+    F = fe[0]
+    for t in range(gammas.shape[0]):
+        gam = gammas[t]
+        for i in range(n):
+            hext[i] = gam * centre[i]
+        if not gam == gnow[0] or math.isnan(F):  # new coupling (or F unknown): converge BP
+            ok = False
+            it = 0
+            while it < max_iter:
+                it += 1
+                if amp_iterate(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg, b,
+                               acoef, damping) < tol:
+                    ok = True
+                    break
+            cnt[2] += 1
+            cnt[3] += it
+            cnt[4] += 0 if ok else 1
+            F = amp_phi(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg) / n
+            if not (ok and _possible(F, gam)):
+                F = np.nan  # F unknown: this sweep's proposals are rejected; retried next sweep
+            gnow[0] = gam
+        for _ in range(n):
+            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, n)
+            cnt[1] += 1
+            if math.isnan(F):
+                continue
+            hpat_b[:] = hpat
+            a_b[:] = a
+            v_b[:] = v
+            gold_b[:] = gold
+            centre[i] = -centre[i]
+            hext[i] = gam * centre[i]
+            ok = False
+            it = 0
+            while it < max_iter:
+                it += 1
+                if amp_iterate(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg, b,
+                               acoef, damping) < tol:
+                    ok = True
+                    break
+            cnt[2] += 1
+            cnt[3] += it
+            cnt[4] += 0 if ok else 1
+            Fn = amp_phi(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg) / n
+            dF = n * (Fn - F)
+            # A proposal is judged only if its BP converged to a possible F (finite, at most
+            # log 2 + gamma: the sum over all configurations); otherwise it is rejected.
+            valid = ok and _possible(Fn, gam)
+            cnt[5] += 0 if valid else 1
+            acc = valid and dF >= 0.0
+            if valid and not acc and beta_e < np.inf:
+                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                acc = u64_to_unit(x) < math.exp(beta_e * dF)
+            if acc:
+                F = Fn
+                cnt[0] += 1
+            else:
+                centre[i] = -centre[i]
+                hext[i] = gam * centre[i]
+                hpat[:] = hpat_b
+                a[:] = a_b
+                v[:] = v_b
+                gold[:] = gold_b
+    fe[0] = F
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+
+
+@njit(parallel=True)
+def edmc_sweeps_amp(c, cT, scale, kappa, binary, centres, gammas, beta_e, rng, hpat, a, v, gold, fe, gnow, cnt,
+                    max_iter, tol, damping):
+    """EdMC sweeps (one per entry of ``gammas``) for every chain; AMP messages.
+
+    ``centres`` (C, N) int8, ``rng`` (C, 4) uint64, ``hpat``/``a``/``v`` (C, N), ``gold``
+    (C, P), ``fe``/``gnow`` (C, 1) float64, ``cnt`` (C, 6) int64; all updated in place.
+    """
+    for j in prange(centres.shape[0]):
+        _edmc_chain_amp(c, cT, scale, kappa, binary, centres[j], gammas, beta_e, rng[j], hpat[j], a[j], v[j],
+                        gold[j], fe[j], gnow[j], cnt[j], max_iter, tol, damping)
+
+
+@njit
+def _edmc_chain_edge(c, scale, kappa, centre, gammas, beta_e, rng, u, hpat, fe, gnow, cnt, max_iter, tol, damping):
+    """As :func:`_edmc_chain_amp` with edge messages ``u`` (P, N), ``hpat`` (N,)."""
+    n = centre.shape[0]
+    p = c.shape[0]
+    log_eps = -np.inf
+    hext = np.empty(n)
+    mrow = np.empty(n)
+    u_b = np.empty((p, n))
+    hpat_b = np.empty(n)
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+    F = fe[0]
+    for t in range(gammas.shape[0]):
+        gam = gammas[t]
+        for i in range(n):
+            hext[i] = gam * centre[i]
+        if not gam == gnow[0] or math.isnan(F):
+            ok = False
+            it = 0
+            while it < max_iter:
+                it += 1
+                if edge_iterate(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow) < tol:
+                    ok = True
+                    break
+            cnt[2] += 1
+            cnt[3] += it
+            cnt[4] += 0 if ok else 1
+            F = edge_free_entropy(c, scale, kappa, log_eps, u, hpat, hext) / n
+            if not (ok and _possible(F, gam)):
+                F = np.nan
+            gnow[0] = gam
+        for _ in range(n):
+            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, n)
+            cnt[1] += 1
+            if math.isnan(F):
+                continue
+            u_b[:, :] = u
+            hpat_b[:] = hpat
+            centre[i] = -centre[i]
+            hext[i] = gam * centre[i]
+            ok = False
+            it = 0
+            while it < max_iter:
+                it += 1
+                if edge_iterate(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow) < tol:
+                    ok = True
+                    break
+            cnt[2] += 1
+            cnt[3] += it
+            cnt[4] += 0 if ok else 1
+            Fn = edge_free_entropy(c, scale, kappa, log_eps, u, hpat, hext) / n
+            dF = n * (Fn - F)
+            # A proposal is judged only if its BP converged to a possible F (finite, at most
+            # log 2 + gamma: the sum over all configurations); otherwise it is rejected.
+            valid = ok and _possible(Fn, gam)
+            cnt[5] += 0 if valid else 1
+            acc = valid and dF >= 0.0
+            if valid and not acc and beta_e < np.inf:
+                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                acc = u64_to_unit(x) < math.exp(beta_e * dF)
+            if acc:
+                F = Fn
+                cnt[0] += 1
+            else:
+                centre[i] = -centre[i]
+                hext[i] = gam * centre[i]
+                u[:, :] = u_b
+                hpat[:] = hpat_b
+    fe[0] = F
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+
+
+@njit(parallel=True)
+def edmc_sweeps_edge(c, scale, kappa, centres, gammas, beta_e, rng, u, hpat, fe, gnow, cnt, max_iter, tol, damping):
+    """EdMC sweeps for every chain with edge messages ``u`` (C, P, N), ``hpat`` (C, N)."""
+    for j in prange(centres.shape[0]):
+        _edmc_chain_edge(c, scale, kappa, centres[j], gammas, beta_e, rng[j], u[j], hpat[j], fe[j], gnow[j], cnt[j],
+                         max_iter, tol, damping)

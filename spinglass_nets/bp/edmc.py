@@ -1,5 +1,6 @@
-"""Entropy-driven Monte Carlo (EdMC): a Markov chain on a centre configuration whose energy
-is minus its local free entropy, estimated by BP.
+"""Entropy-driven Monte Carlo (EdMC) as a solver: a thin wrapper that runs the sampler
+:class:`spinglass_nets.samplers.EntropyDrivenMC` until a centre (or the sign of its BP
+marginals) is a solution.
 
 Baldassi, Ingrosso, Lucibello, Saglietti, Zecchina, "Local entropy as a measure for sampling
 solutions in constraint satisfaction problems", J. Stat. Mech. (2016) 023301, Sec. 4: the
@@ -17,13 +18,13 @@ import time
 
 import numpy as np
 
-from .._rng import as_generator
 from ..solvers.result import check_time_limit, finish
 
 
 def entropy_driven_mc(instance, *, gamma0=0.1, gamma_growth=1.2, gamma_max=50.0, beta_e=math.inf,
-                      max_sweeps=50, tol=1e-6, time_limit=None, rng=None):
-    """Run EdMC until the centre (or the sign of the BP marginals) is a solution.
+                      max_sweeps=50, tol=1e-6, max_iter=200, damping=0.5, bp_method="amp", n_chains=1,
+                      time_limit=None, rng=None):
+    """Run EdMC until a centre (or the sign of its BP marginals) is a solution.
 
     Parameters
     ----------
@@ -35,61 +36,54 @@ def entropy_driven_mc(instance, *, gamma0=0.1, gamma_growth=1.2, gamma_max=50.0,
         that do not lower F).
     max_sweeps : int
         Sweeps of N proposed centre flips.
-    tol : float
-        BP convergence tolerance (BP is warm-started from the previous fixed point).
+    tol, max_iter, damping, bp_method
+        BP settings per proposal (see :class:`~spinglass_nets.samplers.EntropyDrivenMC`).
+    n_chains : int
+        Independent chains (run in parallel threads); the run stops when one is solved.
     time_limit : float, optional
+        Seconds, checked after every sweep.
     rng : None, int, SeedSequence or Generator
 
     Returns
     -------
     SolveResult
-        With ``history["free_entropy"]`` and ``history["gamma"]`` per sweep.
+        ``w`` the best configuration seen (fewest errors), ``iterations`` the sweeps done,
+        ``history["free_entropy"]``, ``history["gamma"]`` and ``history["errors"]`` per sweep
+        (of the chain that found ``w``; (sweeps, chains) arrays when ``n_chains > 1``).
     """
-    from . import bp
+    from ..samplers import EntropyDrivenMC, run
 
-    if not gamma0 > 0 or not gamma_growth >= 1 or not gamma_max >= gamma0:
-        raise ValueError(f"need gamma0 > 0, gamma_growth >= 1, gamma_max >= gamma0; got {gamma0}, {gamma_growth}, "
-                         f"{gamma_max}")
-    if math.isnan(beta_e) or beta_e < 0:
-        raise ValueError(f"beta_e={beta_e!r} must be >= 0 (inf allowed)")
     if isinstance(max_sweeps, bool) or not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 1:
-        raise ValueError(f"max_sweeps={max_sweeps!r} must be an integer >= 1")
+        raise ValueError(f"max_sweeps={max_sweeps!r} is not allowed: must be an integer >= 1")
+    if isinstance(n_chains, bool) or not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
+        raise ValueError(f"n_chains={n_chains!r} is not allowed: must be an integer >= 1")
     time_limit = check_time_limit(time_limit)
-    gen = as_generator(rng)
+    sampler = EntropyDrivenMC(gamma0=gamma0, gamma_growth=gamma_growth, gamma_max=gamma_max, beta_e=beta_e, tol=tol,
+                              max_iter=max_iter, damping=damping, bp_method=bp_method)
     t0 = time.perf_counter()
-    n = instance.n
-    centre = (2 * gen.integers(0, 2, size=n) - 1).astype(np.int8)
-    gamma = float(gamma0)
-    cur = bp(instance, reference=centre, lam=gamma, tol=tol)
-    hist_f, hist_g = [], []
-    best, best_e = centre.copy(), int(instance.energy(centre))
-    stop = "max_sweeps"
-    sweeps = 0
-    for sweep in range(max_sweeps):
-        sweeps = sweep + 1
-        gamma = min(gamma0 * gamma_growth**sweep, gamma_max)
-        cur = bp(instance, reference=centre, lam=gamma, tol=tol, init=cur)
-        for i in gen.integers(0, n, size=n):
-            centre[i] = -centre[i]
-            new = bp(instance, reference=centre, lam=gamma, tol=tol, init=cur)
-            dF = n * (new.free_entropy - cur.free_entropy)
-            if dF >= 0 or (beta_e < math.inf and gen.random() < math.exp(beta_e * dF)):
-                cur = new
-            else:
-                centre[i] = -centre[i]
-        hist_f.append(cur.free_entropy)
-        hist_g.append(gamma)
-        for cand in (centre, np.where(cur.m >= 0, 1, -1).astype(np.int8)):
-            e = int(instance.energy(cand))
-            if e < best_e:
-                best, best_e = cand.copy(), e
-        if best_e == 0:
-            stop = "solved"
-            break
+    best = {"w": None, "e": math.inf}
+    stop = ["max_sweeps"]
+
+    def watch(state, info):
+        cands = np.concatenate([state.w, np.where(sampler.marginals(state) >= 0, 1, -1).astype(np.int8)])
+        e = np.asarray(instance.energy(cands)).reshape(-1)
+        k = int(np.argmin(e))
+        if e[k] < best["e"]:
+            best["w"], best["e"] = cands[k].copy(), float(e[k])
+        if best["e"] == 0:
+            stop[0] = "solved"
+            return True
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            stop = "time_limit"
-            break
-    params = {"gamma0": gamma0, "gamma_growth": gamma_growth, "gamma_max": gamma_max, "beta_e": beta_e,
-              "max_sweeps": max_sweeps, "tol": tol}
-    return finish(instance, best, time.perf_counter() - t0, sweeps,
-                  {"free_entropy": hist_f, "gamma": hist_g}, "edmc", params, stop)
+            stop[0] = "time_limit"
+            return True
+        return False
+
+    res = run(sampler, instance, n_chains=int(n_chains), n_sweeps=int(max_sweeps), record_every=1, rng=rng,
+              callback=watch, progress=False, keep_samples=False)
+    sweeps = int(res.final_state.sweep)
+    squeeze = (lambda x: x[:, 0]) if n_chains == 1 else (lambda x: x)
+    history = {"free_entropy": squeeze(res.traces["free_entropy"]), "gamma": squeeze(res.traces["gamma"]),
+               "errors": squeeze(res.traces["energy"])}
+    params = sampler.params()
+    params.update(max_sweeps=int(max_sweeps), n_chains=int(n_chains))
+    return finish(instance, best["w"], time.perf_counter() - t0, sweeps, history, "edmc", params, stop[0])

@@ -11,11 +11,13 @@
 from . import schedules
 from .base import Info, RunResult, Sampler, State, resume, run
 from .metropolis import Metropolis, ParallelTempering, SimulatedAnnealing, SolutionWalk
+from .edmc import EntropyDrivenMC
 from .replicated import ReferenceTempering, ReplicatedAnnealing
 
 SAMPLERS = {
     cls.name: cls
-    for cls in (Metropolis, SimulatedAnnealing, ParallelTempering, SolutionWalk, ReplicatedAnnealing, ReferenceTempering)
+    for cls in (Metropolis, SimulatedAnnealing, ParallelTempering, SolutionWalk, ReplicatedAnnealing, ReferenceTempering,
+                EntropyDrivenMC)
 }
 
 
@@ -27,7 +29,7 @@ def sampler_from_params(name: str, params: dict):
 
 
 __all__ = [
-    "Info", "Metropolis", "ParallelTempering", "ReferenceTempering", "ReplicatedAnnealing", "RunResult",
+    "EntropyDrivenMC", "Info", "Metropolis", "ParallelTempering", "ReferenceTempering", "ReplicatedAnnealing", "RunResult",
     "SAMPLERS", "Sampler", "SimulatedAnnealing",
     "SolutionWalk", "State", "resume", "run", "sampler_from_params", "schedules",
 ]

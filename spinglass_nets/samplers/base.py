@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -80,7 +80,8 @@ class RunResult:
         chain c, at temperature ``aux["slot_of"][c, r]``); traces are in temperature order.
     traces : dict of str -> ndarray
         ``"sweep"`` (T,), ``"energy"`` (T, C), ``"acceptance"`` (T, C) (fraction of accepted
-        proposals in the interval before each record), ``"beta"`` (T, C).
+        proposals in the interval before each record), ``"beta"`` (T, C), and the
+        sampler's ``extra_traces`` (T, C) (e.g. ``"free_entropy"``, ``"gamma"`` for EdMC).
     samples : ndarray (T, C, N) int8 or None
         Recorded configurations (None with ``keep_samples=False``).
     acceptance : ndarray (C,)
@@ -118,6 +119,9 @@ class Sampler:
     """
 
     name = "sampler"
+    # Extra per-record traces, name -> description: each a (T, C) float64 trace in
+    # RunResult.traces and in the store, filled by record_traces() at every record.
+    extra_traces: ClassVar[dict] = {}
 
     @property
     def energy_kind(self) -> str:
@@ -158,6 +162,17 @@ class Sampler:
     def attach(self, engine, aux):
         """Hook called whenever an engine is built or restored (set external fields)."""
 
+    def make_engine(self, instance, w, rng_state):
+        """The workspace the sweeps update (default: the Metropolis :class:`Engine`).
+
+        A sampler with its own moves may return any object with ``C``, ``w``,
+        ``energies()``, ``fields()``, ``rng_state()`` and ``take_counters()``."""
+        return Engine(instance, w, rng_state, self.energy_kind)
+
+    def record_traces(self, engine, aux) -> dict:
+        """Values of the :attr:`extra_traces` at a record: name -> (C,) array (kernel-chain order)."""
+        return {}
+
     def init_aux(self, n_chains, root) -> dict:
         return {}
 
@@ -175,7 +190,7 @@ class Sampler:
 
     def step(self, instance, state: State, n_sweeps: int = 1) -> tuple[State, Info]:
         """Advance a copy of ``state`` by ``n_sweeps`` sweeps; returns (new state, info)."""
-        eng = Engine(instance, np.array(state.w), np.array(state.rng_state), self.energy_kind)
+        eng = self.make_engine(instance, np.array(state.w), np.array(state.rng_state))
         aux = {k: np.array(v) for k, v in state.aux.items()}
         self.attach(eng, aux)
         sweep = state.sweep
@@ -227,7 +242,7 @@ def _build(sampler, instance, n_chains, root, init):
             w[j] = 2 * g.integers(0, 2, size=instance.n, dtype=np.int8) - 1
     else:
         w = _validate_init(init, C, instance.n)
-    eng = Engine(instance, w, states, sampler.energy_kind)
+    eng = sampler.make_engine(instance, w, states)
     aux = sampler.init_aux(int(n_chains), root)
     aux["beta_now"] = np.array(_chain_betas(sampler, aux, C, 0, 1)[:, 0])
     eng = sampler.prepare(instance, eng, aux) or eng
@@ -367,6 +382,7 @@ def run(
             sampler=sampler.name, params=sampler.params(), n_chains=int(n_chains), n_sweeps=int(n_sweeps),
             record_every=int(record_every), seed=_rng.seed_record(root),
             n_temperatures=sampler.n_temperatures, energy=sampler.energy_kind,
+            extra_traces=dict(sampler.extra_traces),
         )
         writer = open_run_writer(store, run_name or sampler.name, spec, instance, overwrite=overwrite)
     try:
@@ -388,6 +404,7 @@ def _drive(sampler, instance, eng, aux, sweep, n_sweeps, record_every, root, wri
     T_energy = np.empty((n_rec, C))
     T_acc = np.empty((n_rec, C))
     T_beta = np.empty((n_rec, C))
+    T_extra = {k: np.empty((n_rec, C)) for k in sampler.extra_traces}
     samples = np.empty((n_rec, C, instance.n), dtype=np.int8) if keep_samples else None
     acc_total = np.zeros(C, dtype=np.int64)
     prop_total = np.zeros(C, dtype=np.int64)
@@ -413,12 +430,15 @@ def _drive(sampler, instance, eng, aux, sweep, n_sweeps, record_every, root, wri
             T_energy[r] = energies
             T_acc[r] = accf
             T_beta[r] = betas
+            extra = {k: np.asarray(v, dtype=np.float64)[order] for k, v in sampler.record_traces(eng, aux).items()}
+            for k in T_extra:
+                T_extra[k][r] = extra[k]
             w_rec = eng.w[order]
             if samples is not None:
                 samples[r] = w_rec
             r += 1
             if writer is not None:
-                writer.append(w_rec, energies, accf, betas, sweep)
+                writer.append(w_rec, energies, accf, betas, sweep, extra)
                 due = (r % checkpoint_every == 0) if isinstance(checkpoint_every, int) else (
                     time.monotonic() - last_ckpt >= checkpoint_every)
                 if due or sweep == n_sweeps:
@@ -437,6 +457,7 @@ def _drive(sampler, instance, eng, aux, sweep, n_sweeps, record_every, root, wri
             bar.close()
     seconds = time.perf_counter() - t0
     traces = {"sweep": T_sweep[:r], "energy": T_energy[:r], "acceptance": T_acc[:r], "beta": T_beta[:r]}
+    traces.update({k: v[:r] for k, v in T_extra.items()})
     return RunResult(
         final_state=_state_of(eng, aux, sweep, sampler),
         traces=traces,
@@ -485,7 +506,7 @@ def resume(store, run_name: str, *, n_sweeps: int | None = None, callback=None, 
         if total != spec.n_sweeps:
             rs.extend(total)
         root = _rng.seed_from_record(spec.seed)
-        eng = Engine(inst, ckpt["w"], ckpt["rng_state"], sampler.energy_kind)
+        eng = sampler.make_engine(inst, ckpt["w"], ckpt["rng_state"])
         aux = {k[4:]: v for k, v in ckpt.items() if k.startswith("aux_")}
         sampler.attach(eng, aux)
         return _drive(sampler, inst, eng, aux, sweep, total, spec.record_every, root, rs.writer,
