@@ -28,8 +28,9 @@ budget; ``--clock wall`` uses wall-clock seconds as the library does. The switch
 process only.
 
 Runs can be split over processes (``--methods``, ``--out``) and merged afterwards
-(``--merge a.json b.json ... --out reach.json``): instance seeds depend only on the index of
-N and alpha in the lists, so the same lists give the same instances.
+(``--merge a.json b.json ... --out reach.json``; parts may differ in N, budget and instance
+count, which every record carries): instance seeds depend only on the index of N and alpha in
+the lists, so the same lists give the same instances.
 
 Usage::
 
@@ -164,6 +165,7 @@ def run(ns, alphas, instances, time_limit, methods=None, extra_methods=None, out
                 for name, f in live.items():
                     r = f(inst, time_limit, k)
                     rec = {"method": name, "n": n, "alpha": alpha, "instance": k, "solved": bool(r.solved),
+                           "time_limit_s": time_limit, "clock": clock,
                            "verified": bool(inst.is_solution(r.w)), "energy": int(r.energy),
                            "seconds": float(r.seconds), "iterations": int(r.iterations), "stop": r.stop}
                     assert rec["solved"] == rec["verified"]
@@ -187,18 +189,26 @@ def _write(meta, records, out):
 
 
 def merge(paths, out):
-    """Merge the JSON of runs split by method (same N and alpha lists, same budget)."""
+    """Merge the JSON of runs split by method or by N (each part keeps its own budget, clock
+    and instance count, copied into its records); a (method, N, alpha, instance) cell may come
+    from one part only."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
-    meta = dict(parts[0]["meta"])
-    for q in parts[1:]:
+    records, seen, methods, skipped = [], set(), [], []
+    for q in parts:
         m = q["meta"]
-        key = ("ns", "alphas", "time_limit_s", "instances", "clock")
-        if [m.get(k) for k in key] != [meta.get(k) for k in key]:
-            raise SystemExit("cannot merge runs with different N / alpha lists, budgets, instance counts or clocks")
-        meta["methods"] = meta["methods"] + [x for x in m["methods"] if x not in meta["methods"]]
-        meta["skipped"] = meta.get("skipped", []) + m.get("skipped", [])
-    meta["merged_from"] = [str(p) for p in paths]
-    return _write(meta, [r for q in parts for r in q["records"]], out)
+        for r in q["records"]:
+            key = (r["method"], r["n"], r["alpha"], r["instance"])
+            if key in seen:
+                raise SystemExit(f"cell {key} appears in more than one input")
+            seen.add(key)
+            r.setdefault("time_limit_s", m["time_limit_s"])
+            r.setdefault("clock", m.get("clock", "wall"))
+            records.append(r)
+        methods += [x for x in m["methods"] if x not in methods]
+        skipped += m.get("skipped", [])
+    meta = {"merged_from": [str(p) for p in paths], "parts": [q["meta"] for q in parts], "methods": methods,
+            "skipped": skipped, "alpha_c": ALPHA_C, "alpha_le": ALPHA_LE}
+    return _write(meta, records, out)
 
 
 def plot(result, path=RESULTS / "reach.png"):
@@ -232,12 +242,15 @@ def plot(result, path=RESULTS / "reach.png"):
             ax.axvline(ALPHA_LE, color="0.5", ls=":", lw=1)
         axes[0, j].text(ALPHA_C, 0.5, r" $\alpha_c=0.833$", fontsize=8, rotation=90, va="center")
         axes[0, j].text(ALPHA_LE, 0.5, r" $\alpha_{LE}\approx0.77$", fontsize=8, rotation=90, va="center", color="0.4")
-        axes[0, j].set_title(f"N = {n}, budget {result['meta']['time_limit_s']:g} {result['meta'].get('clock', 'wall')} s, "
-                             f"{result['meta']['instances']} instances", fontsize=9)
+        recs = [r for r in result["records"] if r["n"] == n]
+        budget = "/".join(f"{b:g}" for b in sorted({r.get("time_limit_s", result["meta"].get("time_limit_s")) for r in recs}))
+        clock = "/".join(sorted({r.get("clock", result["meta"].get("clock", "wall")) for r in recs}))
+        n_inst = max(r["instances"] for r in rows if r["n"] == n)
+        axes[0, j].set_title(f"N = {n}, budget {budget} {clock} s, {n_inst} instances", fontsize=9)
         axes[0, j].set_ylim(-0.05, 1.05)
         axes[0, j].set_ylabel("P(solved)")
         axes[1, j].set_yscale("log")
-        axes[1, j].set_ylabel(f"median time to solution ({result['meta'].get('clock', 'wall')} s)")
+        axes[1, j].set_ylabel(f"median time to solution ({clock} s)")
         axes[1, j].set_xlabel(r"$\alpha = P/N$")
         axes[1, j].set_xlim(min(r["alpha"] for r in rows) - 0.02, 0.85)
     axes[0, 0].legend(fontsize=8, loc="lower left")
