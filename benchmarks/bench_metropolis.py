@@ -25,6 +25,13 @@ kappa = 0, errors energy):
   times the first call of each compiled kernel; the subprocess runs twice and the second
   run is reported (the first may have had to compile).
 
+What the T = 0 rows measure: after the burn-in the chains are frozen in local minima
+(acceptance 0). The kernel memoises, per call, the zero-temperature proposals it rejected
+without a uniform and skips their dE until a flip is accepted; once every site is memoised
+a proposal costs only its site draw. The chain and its random numbers are exactly those of
+the plain kernel (tests/test_kernels_memo.py), but the T = 0 speedup is that of the memo
+over a NumPy loop that recomputes every dE, not of the dE computation itself.
+
 Targets (issue 2): >= 250x NumPy at 20-30 % acceptance and >= 700x at T = 0 for every N;
 2 threads >= 1.8x 1 thread on 8 chains; warm first call < 50 ms per kernel.
 

@@ -120,15 +120,304 @@ def _flip_word16(typingctx, h, base, s, valid, A, B):
     return _flip_word16_typer(3)(typingctx, h, base, s, valid, A, B)
 
 
-def _flip_word16_ab(typingctx, h, base, s, valid, A, B):
-    """:func:`flip_word16` returning only ``(h == A, h == B)`` (errors energy)."""
-    return _flip_word16_typer(2)(typingctx, h, base, s, valid, A, B)
-
-
 _flip_word16.__name__ = "flip_word16"
-_flip_word16_ab.__name__ = "flip_word16_ab"
 flip_word16 = intrinsic(_flip_word16)
-flip_word16_ab = intrinsic(_flip_word16_ab)
+
+
+# --- bit-sliced field offsets (errors energy; see samplers._kernels) ---------------------
+# A 64-pattern word of 16-bit integers U is held as 16 uint64 bit planes (plane b = bit b of
+# every lane), so "+1 on some lanes, -1 on the others" is a ripple carry of plain 64-bit
+# logic, eight words (one zmm register) at a time, with no mask-register traffic and no
+# byte-to-bit packing: the level bitsets are logic functions of the planes. Only the low 8
+# planes are touched on every flip; the high 8 only in the blocks where a lane's low byte
+# wraps (a lane at least 128 steps from the levels).
+
+PLANES = 16
+LOW_PLANES = 8
+_I64 = ir.IntType(64)
+_V8Q = ir.VectorType(_I64, 8)
+_I32 = ir.IntType(32)
+
+
+def _splat_q(builder, value, vw=8):
+    vt = ir.VectorType(_I64, vw)
+    v = builder.insert_element(ir.Constant(vt, ir.Undefined), value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(v, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(_I32, vw), [0] * vw))
+
+
+def _vq_ptr(builder, base, off, vw=8):
+    return builder.bitcast(builder.gep(base, [off]), ir.VectorType(_I64, vw).as_pointer())
+
+
+def _bitval16(b):
+    """The int16 value of bit b alone (bit 15 is the sign: -32768)."""
+    return -32768 if b == 15 else 1 << b
+
+
+def _is_u64_vec(t):
+    return isinstance(t, types.Array) and t.dtype == types.uint64 and t.ndim == 1 and t.layout == "C"
+
+
+def _is_cbits(t):
+    return isinstance(t, types.Array) and t.dtype == types.uint64 and t.ndim == 2 and t.layout == "C"
+
+
+def _row_ptr(context, builder, aryty, ary, i, ity):
+    """Pointer to row ``i`` of a 2-d C-contiguous array."""
+    cary = context.make_array(aryty)(context, builder, ary)
+    i_v = context.cast(builder, i, ity, types.int64)
+    return builder.gep(cary.data, [builder.mul(i_v, builder.extract_value(cary.shape, 1))])
+
+
+def _block_loop(builder, nblk, body, vw=8):
+    """Emit ``for j in range(nblk)`` (nblk >= 1) carrying one <vw x i64> accumulator;
+    ``body(j, acc) -> acc`` may add blocks. Returns the final accumulator."""
+    vt = ir.VectorType(_I64, vw)
+    pre = builder.basic_block
+    loop = builder.append_basic_block("blk_loop")
+    done = builder.append_basic_block("blk_done")
+    builder.branch(loop)
+    builder.position_at_end(loop)
+    j = builder.phi(_I64)
+    acc = builder.phi(vt)
+    j.add_incoming(ir.Constant(_I64, 0), pre)
+    acc.add_incoming(ir.Constant(vt, [0] * vw), pre)
+    acc2 = body(j, acc)
+    j2 = builder.add(j, ir.Constant(_I64, 1))
+    end = builder.basic_block
+    j.add_incoming(j2, end)
+    acc.add_incoming(acc2, end)
+    builder.cbranch(builder.icmp_signed("<", j2, nblk), loop, done)
+    builder.position_at_end(done)
+    return acc2
+
+
+def _vfn(builder, name, ret, args):
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(ret, args), name)
+
+
+@intrinsic
+def delta_planes(typingctx, cbits, i, neg, mab):
+    """``sum_k popcount(mab[k] & (cbits[i, k] ^ neg))`` over all ``len(mab)`` words, eight
+    at a time (``len(mab)`` a positive multiple of 8 and <= the row length)."""
+    if not (_is_cbits(cbits) and _is_u64_vec(mab) and neg == types.uint64 and isinstance(i, types.Integer)):
+        return None
+    sig = types.int64(cbits, i, neg, mab)
+
+    def codegen(context, builder, signature, args):
+        a = signature.args
+        row = _row_ptr(context, builder, a[0], args[0], args[1], a[1])
+        mary = context.make_array(a[3])(context, builder, args[3])
+        nblk = builder.ashr(builder.extract_value(mary.shape, 0), ir.Constant(_I64, 3))
+        negv = _splat_q(builder, args[2])
+        ctpop = _vfn(builder, "llvm.ctpop.v8i64", _V8Q, [_V8Q])
+
+        def body(j, acc):
+            off = builder.shl(j, ir.Constant(_I64, 3))
+            s = builder.xor(builder.load(_vq_ptr(builder, row, off), align=8), negv)
+            m = builder.load(_vq_ptr(builder, mary.data, off), align=8)
+            return builder.add(acc, builder.call(ctpop, [builder.and_(m, s)]))
+
+        acc = _block_loop(builder, nblk, body)
+        return builder.call(_vfn(builder, "llvm.vector.reduce.add.v8i64", _I64, [_V8Q]), [acc])
+
+    return sig, codegen
+
+
+def _flip_planes_typer(vw):
+    def typer(typingctx, pl, cbits, i, neg, valid, mab, fb):
+        if not (all(_is_u64_vec(t) for t in (pl, valid, mab, fb)) and _is_cbits(cbits)):
+            return None
+        if neg != types.uint64 or not isinstance(i, types.Integer):
+            return None
+        return types.int64(pl, cbits, i, neg, valid, mab, fb), _flip_planes_codegen(vw)
+
+    return typer
+
+
+def _flip_planes_codegen(vw):
+    vt = ir.VectorType(_I64, vw)
+    sfx = f"v{vw}i64"
+
+    def codegen(context, builder, signature, args):
+        a = signature.args
+        pl_d = context.make_array(a[0])(context, builder, args[0]).data
+        row = _row_ptr(context, builder, a[1], args[1], args[2], a[2])
+        va_d = context.make_array(a[4])(context, builder, args[4]).data
+        mary = context.make_array(a[5])(context, builder, args[5])
+        f_d = context.make_array(a[6])(context, builder, args[6]).data
+        stride = builder.extract_value(mary.shape, 0)
+        # 8-word blocks over the whole stride, or one block of the first vw words
+        nblk = builder.ashr(stride, ir.Constant(_I64, 3)) if vw == 8 else ir.Constant(_I64, 1)
+        negv = _splat_q(builder, args[3], vw)
+        ones = ir.Constant(vt, [-1] * vw)
+        zeros = ir.Constant(vt, [0] * vw)
+        ctpop = _vfn(builder, f"llvm.ctpop.{sfx}", vt, [vt])
+        red_or = _vfn(builder, f"llvm.vector.reduce.or.{sfx}", _I64, [vt])
+
+        def ptr(base, off):
+            return _vq_ptr(builder, base, off, vw)
+
+        def plane_ptr(off, b):
+            return ptr(pl_d, builder.add(off, builder.mul(stride, ir.Constant(_I64, b))))
+
+        def body(j, acc):
+            off = builder.mul(j, ir.Constant(_I64, vw))
+            s = builder.xor(builder.load(ptr(row, off), align=8), negv)
+            c = builder.load(ptr(va_d, off), align=8)
+            p0 = p7 = mid = None
+            for b in range(LOW_PLANES):
+                pp = plane_ptr(off, b)
+                z = builder.load(pp, align=8)
+                zn = builder.xor(z, c)
+                builder.store(zn, pp, align=8)
+                c = builder.and_(c, builder.xor(z, s))
+                if b == 0:
+                    p0 = zn
+                elif b == LOW_PLANES - 1:
+                    p7 = zn
+                else:
+                    mid = zn if mid is None else builder.or_(mid, zn)
+            f_old = builder.load(ptr(f_d, off), align=8)
+            body_end = builder.basic_block
+            high = builder.append_basic_block("planes_high")
+            join = builder.append_basic_block("planes_join")
+            builder.cbranch(builder.icmp_unsigned("!=", builder.call(red_or, [c]), ir.Constant(_I64, 0)), high, join)
+            builder.position_at_end(high)  # a low byte wrapped: carry on into the high planes
+            f_new = zeros
+            for b in range(LOW_PLANES, PLANES):
+                pp = plane_ptr(off, b)
+                z = builder.load(pp, align=8)
+                zn = builder.xor(z, c)
+                builder.store(zn, pp, align=8)
+                c = builder.and_(c, builder.xor(z, s))
+                f_new = builder.or_(f_new, zn)
+            builder.store(f_new, ptr(f_d, off), align=8)
+            builder.branch(join)
+            builder.position_at_end(join)
+            f = builder.phi(vt)
+            f.add_incoming(f_old, body_end)
+            f.add_incoming(f_new, high)
+            m = builder.and_(p7, builder.xor(builder.or_(mid, f), ones))
+            builder.store(m, ptr(mary.data, off), align=8)
+            return builder.add(acc, builder.call(ctpop, [builder.and_(m, builder.xor(p0, ones))]))
+
+        acc = _block_loop(builder, nblk, body, vw)
+        return builder.call(_vfn(builder, f"llvm.vector.reduce.add.{sfx}", _I64, [vt]), [acc])
+
+    return codegen
+
+
+def _flip_planes(typingctx, pl, cbits, i, neg, valid, mab, fb):
+    """Apply one accepted flip to bit-sliced offsets and rebuild the level bitset.
+
+    All arrays uint64, C-contiguous; ``Wp = len(mab)`` a positive multiple of 8.
+
+    pl : (PLANES * Wp,)
+        Plane b of word k at ``pl[b * Wp + k]``: bit j = bit b of the 16-bit two's
+        complement lane ``U`` of pattern 64 k + j. Updated in place: ``U -= 1`` on the lanes
+        set in ``cbits[i, k] ^ neg``, ``U += 1`` on the other lanes set in ``valid[k]``.
+    cbits : (N, >= Wp), row ``i`` read.
+    valid : (Wp,)
+        Lanes that move (real patterns); the others keep their planes.
+    mab : (Wp,)
+        Out: lanes with ``U in {128, 129}`` (bit 7 set, bits 1-6 and the high byte clear).
+    fb : (Wp,)
+        Lanes whose high byte is not 0; rewritten in the blocks where a low byte wrapped.
+
+    Returns the number of lanes with ``U == 128``. Ripple carry: ``U + 1 - 2 s`` is
+    ``bit_b ^= c_b`` with ``c_0 = valid``, ``c_{b+1} = c_b & (bit_b ^ s)`` (a borrow where
+    s is set); the high planes are visited only when some ``c_8`` of the block is set.
+    ``flip_planes2`` and ``flip_planes4`` do the same on the first 2 or 4 words only (for
+    W <= 2 or 4: narrower vectors, shorter latency; the other words must be padding).
+    """
+    return _flip_planes_typer(8)(typingctx, pl, cbits, i, neg, valid, mab, fb)
+
+
+def _flip_planes2(typingctx, pl, cbits, i, neg, valid, mab, fb):
+    """:func:`flip_planes` on words 0-1 only."""
+    return _flip_planes_typer(2)(typingctx, pl, cbits, i, neg, valid, mab, fb)
+
+
+def _flip_planes4(typingctx, pl, cbits, i, neg, valid, mab, fb):
+    """:func:`flip_planes` on words 0-3 only."""
+    return _flip_planes_typer(4)(typingctx, pl, cbits, i, neg, valid, mab, fb)
+
+
+_flip_planes.__name__ = "flip_planes"
+_flip_planes2.__name__ = "flip_planes2"
+_flip_planes4.__name__ = "flip_planes4"
+flip_planes = intrinsic(_flip_planes)
+flip_planes2 = intrinsic(_flip_planes2)
+flip_planes4 = intrinsic(_flip_planes4)
+
+
+@intrinsic
+def planes_encode(typingctx, h, base, B, nvalid, pl, off, stride):
+    """Write the 16 bit planes of one word: lane j < ``nvalid`` gets
+    ``U = (h[base + j] - B) / 2 + 128`` (an exact integer: ``h - B`` is even), the others 0.
+    Plane b goes to ``pl[off + b * stride]`` (see :func:`flip_planes`)."""
+    if not (isinstance(h, types.Array) and h.dtype == types.int16 and h.ndim == 1 and h.layout == "C"):
+        return None
+    if not _is_u64_vec(pl) or not all(isinstance(t, types.Integer) for t in (base, B, nvalid, off, stride)):
+        return None
+    sig = types.void(h, base, B, nvalid, pl, off, stride)
+
+    def codegen(context, builder, signature, args):
+        a = signature.args
+        h_d = context.make_array(a[0])(context, builder, args[0]).data
+        pl_d = context.make_array(a[4])(context, builder, args[4]).data
+        base_v, b_v, nv_v, off_v, st_v = (context.cast(builder, args[k], a[k], types.int64) for k in (1, 2, 3, 5, 6))
+        vptr = builder.bitcast(builder.gep(h_d, [base_v]), _V16.as_pointer())
+        v32 = ir.VectorType(ir.IntType(32), 64)
+        hv = builder.sext(builder.load(vptr, align=2), v32)  # h - B may leave the int16 range
+        bv = builder.shuffle_vector(
+            builder.insert_element(ir.Constant(v32, ir.Undefined), builder.trunc(b_v, _I32), ir.Constant(_I32, 0)),
+            ir.Constant(v32, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), [0] * 64))
+        u = builder.add(builder.ashr(builder.sub(hv, bv), ir.Constant(v32, [1] * 64)), ir.Constant(v32, [128] * 64))
+        u = builder.trunc(u, _V16)
+        lane = ir.Constant(_V16, list(range(64)))
+        u = builder.select(builder.icmp_signed("<", lane, _splat16(builder, nv_v)), u, ir.Constant(_V16, [0] * 64))
+        for b in range(PLANES):
+            masked = builder.and_(u, ir.Constant(_V16, [_bitval16(b)] * 64))
+            bit = builder.icmp_unsigned("!=", masked, ir.Constant(_V16, [0] * 64))
+            ptr = builder.gep(pl_d, [builder.add(off_v, builder.mul(st_v, ir.Constant(_I64, b)))])
+            builder.store(builder.bitcast(bit, _I64), ptr)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def planes_decode(typingctx, pl, off, stride, h, base, B, nvalid):
+    """Inverse of :func:`planes_encode` on lanes j < ``nvalid``:
+    ``h[base + j] = B + 2 (U - 128)``; the other lanes of ``h`` are left as they are."""
+    if not (isinstance(h, types.Array) and h.dtype == types.int16 and h.ndim == 1 and h.layout == "C"):
+        return None
+    if not _is_u64_vec(pl) or not all(isinstance(t, types.Integer) for t in (base, B, nvalid, off, stride)):
+        return None
+    sig = types.void(pl, off, stride, h, base, B, nvalid)
+
+    def codegen(context, builder, signature, args):
+        a = signature.args
+        pl_d = context.make_array(a[0])(context, builder, args[0]).data
+        h_d = context.make_array(a[3])(context, builder, args[3]).data
+        off_v, st_v, base_v, b_v, nv_v = (context.cast(builder, args[k], a[k], types.int64) for k in (1, 2, 4, 5, 6))
+        zero = ir.Constant(_V16, [0] * 64)
+        u = zero
+        for b in range(PLANES):
+            word = builder.load(builder.gep(pl_d, [builder.add(off_v, builder.mul(st_v, ir.Constant(_I64, b)))]))
+            weight = ir.Constant(_V16, [_bitval16(b)] * 64)
+            u = builder.add(u, builder.select(builder.bitcast(word, _M64), weight, zero))
+        two = ir.Constant(_V16, [2] * 64)
+        hn = builder.add(_splat16(builder, b_v), builder.mul(builder.sub(u, ir.Constant(_V16, [128] * 64)), two))
+        vptr = builder.bitcast(builder.gep(h_d, [base_v]), _V16.as_pointer())
+        old = builder.load(vptr, align=2)
+        lane = ir.Constant(_V16, list(range(64)))
+        builder.store(builder.select(builder.icmp_signed("<", lane, _splat16(builder, nv_v)), hn, old), vptr, align=2)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @intrinsic

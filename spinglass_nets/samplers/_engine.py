@@ -123,10 +123,12 @@ class Layout:
             # No int8 copy of c: the kernels derive the +-2 field steps from these bits.
             positive = np.zeros((n, self.ppad), dtype=np.uint8)
             positive[:, :p] = c.T > 0
-            # bit j of word k <-> pattern 64 k + j (little-endian packing)
-            self.cbits = np.ascontiguousarray(
-                np.packbits(positive, axis=1, bitorder="little").view(np.uint64).reshape(n, self.W)
-            )
+            # bit j of word k <-> pattern 64 k + j (little-endian packing). Rows are padded
+            # with zero words to a multiple of 8 (one 64-byte line, one zmm register) and the
+            # matrix is 64-byte aligned: the errors kernel reads whole 8-word blocks.
+            packed = np.packbits(positive, axis=1, bitorder="little").view(np.uint64).reshape(n, self.W)
+            self.cbits = _zeros64((n, _pad(self.W, 8)), np.uint64)
+            self.cbits[:, : self.W] = packed
             # Lowest satisfied level with the parity of N, clamped to [-N, N + 2]: beyond that
             # range the clamped level behaves identically (no field reaches it).
             a = instance.h_min

@@ -7,22 +7,25 @@ so results do not depend on the thread count):
     +-1 patterns, perceptron constraint. Integer fields ``h_mu = y_mu xi_mu . w`` move by
     +-2 per flip, so only patterns at the level ``A`` (satisfied, the lowest satisfied level
     with the parity of N) or ``B = A - 2`` (violated, one flip from satisfied) change status.
-    With the shared bit matrix ``cbits[i]`` = bitset over mu of ``{c_mu,i > 0}`` (c = y xi),
-    ``S_i = cbits[i]`` if ``w_i = +1`` else its complement is the set of patterns whose
-    field *drops* when ``w_i`` flips, and
+    With the shared bit matrix ``cbits[i]`` = bitset over mu of ``{c_mu,i > 0}`` (c = y xi;
+    rows padded with zero words to a multiple of 8), ``S_i = cbits[i]`` if ``w_i = +1`` else
+    its complement is the set of patterns whose field *drops* when ``w_i`` flips, and
 
-        dE_errors = popcount(LA & S_i) - popcount(LB & ~S_i),
+        dE_errors = popcount(LA & S_i) - popcount(LB & ~S_i)
+                  = popcount((LA | LB) & S_i) - |LB|,
 
-    P/64 words per proposal (DESIGN.md section 4). The linear energy uses a third bitset
-    ``V = {h <= B}`` (see :func:`_delta_linear`). An accepted flip updates the int16 fields
-    and rebuilds LA, LB (and V for the linear energy) in the same pass, one <64 x i16>
-    vector step per word whose +-2 steps come from the same bits (no int8 copy of c; see
-    :func:`spinglass_nets._numba.flip_word16`). With the errors energy V is not needed
-    inside a sweep and is rebuilt from the fields once per call, so every cache equals a
-    recomputation at every call boundary. The inner loop creates no array views (each
-    would be an atomic reference-count update shared by all threads), memoises
-    ``exp(-beta dE)`` per temperature, and prefetches the next sites' bit rows when the bit
-    matrix outgrows the L2 cache.
+    P/64 words per proposal (DESIGN.md section 4). The errors energy uses the second form:
+    one bitset and one count. Inside a call its fields are bit-sliced, 16 uint64 planes per
+    64 patterns, offset so that the levels are 128 and 129: an accepted flip is a ripple
+    carry of 64-bit logic on the 8 low planes, 512 patterns per vector step, and yields the
+    bitset and the count directly (:func:`spinglass_nets._numba.flip_planes`); the int16
+    fields are written back at the end of the call. The linear energy uses int16 fields and
+    the bitsets LA, LB and ``V = {h <= B}`` (:func:`_delta_linear`, one <64 x i16> vector
+    step per word on a flip, :func:`spinglass_nets._numba.flip_word16`). Every cache equals
+    a recomputation at every call boundary. The inner loops create no array views (each
+    would be an atomic reference-count update shared by all threads) and prefetch the next
+    sites' bit rows when the bit matrix outgrows the L2 cache. At finite beta the errors
+    energy takes a path arranged for the CPU (:func:`_bits_chain_errors`).
 
 ``metropolis_float``
     any patterns and either constraint (perceptron or symmetric), float64 fields, one loop
@@ -37,6 +40,12 @@ violated count n, ``ints[c, 1]`` = sum of the violated fields s), and
 A proposal picks a site uniformly (Lemire's unbiased bounded draw on xoshiro256**), accepts
 ``dE <= 0`` without a draw, otherwise accepts when ``u < exp(-beta dE)``; at ``beta = inf``
 no uniform is drawn. The same sequence of draws therefore follows from the same state.
+
+Zero temperature: at ``beta = inf`` a proposal rejected without a uniform is a function of
+the state alone, so both kernels memoise it (one bit per site, per call) until the next
+accepted flip and skip its dE when the site comes up again; a chain whose sites are all
+memoised is frozen and its remaining ``beta = inf`` proposals only draw their sites. The
+trajectory, the counters and the generator stream are those of the plain chain.
 """
 
 from __future__ import annotations
@@ -44,7 +53,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import flip_word16, flip_word16_ab, njit, popcount64, prefetch_row
+from .._numba import LOW_PLANES, PLANES, delta_planes, flip_planes, flip_planes2, flip_planes4, flip_word16, njit
+from .._numba import planes_decode, planes_encode, popcount64, prefetch_row
 from .._rng import bounded, u64_to_unit, xoshiro_next
 
 # Layout of the per-chain integer scalars ``ints`` (C, 8) int64; one 64-byte row per chain
@@ -56,7 +66,7 @@ I_PROP = 3  # proposals since the counter was last reset
 
 SENTINEL = 32767  # field held by padding patterns: never at A or B, never violated
 PREFETCH_BYTES = 262144  # prefetch next rows when the bit matrix exceeds this (beyond L1/L2)
-TABLE = 256  # exp(-beta dE) lookup for integer dE < TABLE (errors energy)
+TABLE = 256  # acceptance thresholds memoised for integer dE < TABLE (errors energy)
 
 
 @njit
@@ -101,42 +111,14 @@ def _flip_update(h, cbits, i, neg, A, B, la, lb, vb, W, lastmask):
 
 
 @njit(inline="always")
-def _flip_update_ab(h, cbits, i, neg, A, B, la, lb, W, lastmask):
-    """:func:`_flip_update` without the ``V`` bitset (errors energy; 25 % less work).
-    The kernel rebuilds ``V`` from the fields once per call, so it is consistent at
-    every call boundary."""
-    full = np.uint64(0xFFFFFFFFFFFFFFFF)
-    for k in range(W - 1):
-        a, b = flip_word16_ab(h, 64 * k, cbits[i, k] ^ neg, full, A, B)
-        la[k] = a
-        lb[k] = b
-    k = W - 1
-    a, b = flip_word16_ab(h, 64 * k, cbits[i, k] ^ neg, lastmask, A, B)
-    la[k] = a
-    lb[k] = b
-
-
-@njit(inline="always")
-def _rebuild_v(h, A, B, vb, W):
-    """Recompute the ``V = {h <= B}`` bitset of one chain from its fields."""
+def _rebuild_bits16(h, A, B, la, lb, vb, W):
+    """Recompute the ``LA, LB, V`` bitsets of one chain from its fields (vector compares)."""
     zero = np.uint64(0)
     for k in range(W):
         a, b, v = flip_word16(h, 64 * k, zero, zero, A, B)
+        la[k] = a
+        lb[k] = b
         vb[k] = v
-
-
-@njit(inline="always")
-def _delta_counts(cbits, i, neg, la, lb, W):
-    """(patterns that become violated, patterns that become satisfied) for the flip of
-    weight i. Takes the 2-d ``cbits`` and a row index: a row view would cost an atomic
-    reference-count update per proposal (shared by all threads)."""
-    up = np.int64(0)
-    down = np.int64(0)
-    for k in range(W):
-        s = cbits[i, k] ^ neg
-        up += np.int64(popcount64(la[k] & s))
-        down += np.int64(popcount64(lb[k] & ~s))
-    return up, down
 
 
 @njit(inline="always")
@@ -165,22 +147,6 @@ def _delta_linear(cbits, i, neg, la, lb, vb, W):
 def _peek(s1):
     """The output xoshiro256** would give next from a state whose second word is ``s1``."""
     return ((((s1 * np.uint64(5)) << np.uint64(7)) | ((s1 * np.uint64(5)) >> np.uint64(57)))) * np.uint64(9)
-
-
-@njit(inline="always")
-def _exp_lookup(table, tmax, beta, de):
-    """``exp(-beta de)`` for an integer ``de > 0``, memoised in ``table`` for ``de < TABLE``
-    (entries < 0 are not computed yet). Returns (value, new tmax). Bit-identical to
-    ``np.exp(-beta * de)`` (it is that expression); ``beta = inf`` gives 0."""
-    if de < TABLE:
-        pa = table[de]
-        if pa < 0.0:
-            pa = np.exp(-beta * de)
-            table[de] = pa
-            if de + 1 > tmax:
-                tmax = de + 1
-        return pa, tmax
-    return np.exp(-beta * de), tmax
 
 
 @njit(inline="always")
@@ -221,15 +187,266 @@ def _bits_consts(P, W, N):
     return full, zero, lastmask, N * W * 8 > PREFETCH_BYTES
 
 
+@njit(inline="always")
+def _draw_site(s0, s1, s2, s3, N):
+    """A site uniform on [0, N) (Lemire's bounded draw, redrawn in its rejection zone)."""
+    ok = False
+    i = np.int64(0)
+    while not ok:
+        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+        i, ok = bounded(x, N)
+    return i, s0, s1, s2, s3
+
+
+@njit(inline="always")
+def _memo_clear(memo, nmark):
+    """Forget the memoised rejections (after an accepted flip: the state changed)."""
+    if nmark > 0:
+        for k in range(memo.shape[0]):
+            memo[k] = np.uint64(0)
+    return np.int64(0)
+
+
+@njit(inline="always")
+def _planes_init(h, B, P, W, Wp, pl, mab, fb, valid):
+    """Bit-sliced offsets ``U = (h - B) / 2 + 128`` from the exact fields (padding lanes: 0,
+    frozen), the far bitset ``fb`` (U outside [0, 255]), the level bitset ``mab`` (h at A or
+    B) and the count at B; words W..Wp-1 are all padding."""
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    for k in range(Wp):
+        nval = min(max(P - 64 * k, 0), 64)
+        if k < W:
+            planes_encode(h, 64 * k, B, nval, pl, k, Wp)
+        else:
+            for b in range(PLANES):
+                pl[b * Wp + k] = np.uint64(0)
+        valid[k] = full if nval == 64 else (np.uint64(1) << np.uint64(nval)) - np.uint64(1)
+    nb = np.int64(0)
+    for k in range(Wp):
+        f = np.uint64(0)
+        for b in range(LOW_PLANES, PLANES):
+            f |= pl[b * Wp + k]
+        mid = np.uint64(0)
+        for b in range(1, LOW_PLANES - 1):
+            mid |= pl[b * Wp + k]
+        m = pl[(LOW_PLANES - 1) * Wp + k] & ~(mid | f)
+        fb[k] = f
+        mab[k] = m
+        nb += np.int64(popcount64(m & ~pl[k]))
+    return nb
+
+
+@njit(inline="always")
+def _planes_to_fields(pl, Wp, h, B, P, W):
+    """Write the exact fields of the real patterns back from the bit-sliced offsets."""
+    for k in range(W):
+        planes_decode(pl, k, Wp, h, 64 * k, B, min(P - 64 * k, 64))
+
+
+@njit(inline="always")
+def _pc(mab, cbits, i, neg, k):
+    return np.int64(popcount64(mab[k] & (cbits[i, k] ^ neg)))
+
+
+@njit(inline="always")
+def _delta_ab(cbits, i, neg, mab, width):
+    """``popcount(mab & S_i)`` over the words in use (dE_errors = this - the count at B).
+
+    dE is on the chain's critical path, so its latency matters as much as its width. By
+    ``width``: 2 or 4 (W <= 2 or 4), straight-line scalar code over that many words (the
+    others are padding, where ``mab`` is 0); 16 (W <= 16), a plain loop over the padded
+    row, which LLVM vectorises with a shorter reduction; otherwise 8-word vector blocks
+    (:func:`~spinglass_nets._numba.delta_planes`). The choices were timed, not assumed."""
+    if width == 2:
+        return _pc(mab, cbits, i, neg, 0) + _pc(mab, cbits, i, neg, 1)
+    if width == 4:
+        return (_pc(mab, cbits, i, neg, 0) + _pc(mab, cbits, i, neg, 1)) + (
+            _pc(mab, cbits, i, neg, 2) + _pc(mab, cbits, i, neg, 3))
+    if width == 16:
+        up = np.int64(0)
+        for k in range(mab.shape[0]):
+            up += _pc(mab, cbits, i, neg, k)
+        return up
+    return delta_planes(cbits, i, neg, mab)
+
+
+@njit(inline="always")
+def _flip_ab(pl, cbits, i, neg, valid, mab, fb, width):
+    """:func:`~spinglass_nets._numba.flip_planes` with vectors no wider than the words in
+    use (``width`` 2 or 4, from W; else 8-word blocks): a short update keeps its latency
+    short."""
+    if width == 2:
+        return flip_planes2(pl, cbits, i, neg, valid, mab, fb)
+    if width == 4:
+        return flip_planes4(pl, cbits, i, neg, valid, mab, fb)
+    return flip_planes(pl, cbits, i, neg, valid, mab, fb)
+
+
+@njit(inline="always")
+def _xo_advance(s0, s1, s2, s3):
+    """The state transition of xoshiro256** (no output): as in ``_rng.xoshiro_next``."""
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    return s0, s1, s2, s3
+
+
+@njit(inline="always")
+def _threshold(beta, de):
+    """Integer form of ``u < exp(-beta de)`` for ``u = (x >> 11) 2**-53``: accept iff
+    ``(x >> 11) < ceil(exp(-beta de) 2**53)``. Exact: scaling by a power of two is exact,
+    and for an integer k, ``k < y`` iff ``k < ceil(y)``. 0 means no uniform is drawn."""
+    return np.uint64(np.ceil(np.exp(-beta * de) * 9007199254740992.0))
+
+
 @njit
-def _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n, field,
-                           use_field, N, n_sweeps, full, zero, lastmask, pf):
-    """The sweeps of chain ``c`` (the body of :func:`metropolis_bits`'s chain loop)."""
+def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, field, use_field, N, n_sweeps,
+                       full, zero, pf):
+    """The sweeps of chain ``c``, errors energy (see :func:`_metropolis_bits_chain`).
+
+    Inside the call the fields live as bit-sliced offsets ``U = (h - B) / 2 + 128``
+    (:func:`spinglass_nets._numba.flip_planes`), exact for every field, and are written back
+    to ``h`` at the end. dE needs one bitset, ``mab = {h in (A, B)}``, and the count ``nb``
+    at B: ``dE = popcount(mab & S_i) - nb`` (a pattern at A in S becomes violated; one at B
+    in S stays violated, counted once in each term; one at B outside S becomes satisfied).
+    """
     s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
-    table = np.empty(TABLE, dtype=np.float64)
-    table[:] = -1.0
+    thr = np.empty(TABLE, dtype=np.uint64)
+    tok = np.zeros(TABLE, dtype=np.bool_)
     tmax = np.int64(0)
     tbeta = np.float64(np.nan)
+    nv = ints[c, I_NVIOL]
+    acc = np.int64(0)
+    hc = h[c]
+    wc = w[c]
+    # One 64-byte aligned scratch block per call: planes, level bits, far bits, valid lanes
+    # (views made once here, not per proposal).
+    Wp = (W + 7) & ~7
+    buf = np.empty((PLANES + 3) * Wp + 8, dtype=np.uint64)
+    o = np.int64(((-buf.ctypes.data) & 63) >> 3)
+    pl = buf[o:o + PLANES * Wp]
+    mab = buf[o + PLANES * Wp:o + (PLANES + 1) * Wp]
+    fb = buf[o + (PLANES + 1) * Wp:o + (PLANES + 2) * Wp]
+    valid = buf[o + (PLANES + 2) * Wp:o + (PLANES + 3) * Wp]
+    nb = _planes_init(hc, B, P, W, Wp, pl, mab, fb, valid)
+    width = 2 if W <= 2 else (4 if W <= 4 else (16 if W <= 16 else 8))  # see _delta_ab, _flip_ab
+    memo = np.zeros((N + 63) >> 6, dtype=np.uint64)
+    nmark = np.int64(0)
+    for t in range(n_sweeps):
+        beta = betas[c, t]
+        if beta != tbeta:
+            for k in range(tmax):
+                tok[k] = False
+            tmax = 0
+            tbeta = beta
+        hot = beta < np.inf
+        if hot and use_field == 0:
+            # The hot path: the same chain and the same draws as the general loop below,
+            # arranged for the CPU. The candidate uniform (the output of the state after
+            # the site draw) and the state after it are computed before dE is known, off
+            # the chain's critical path; the acceptance test is an integer compare
+            # (:func:`_threshold`, memoised per dE in ``thr``) and updates are sized to W
+            # (:func:`_delta_ab`, :func:`_flip_ab`). Written out here rather than in a
+            # helper: array arguments of an inlined helper cost reference-count updates.
+            acc0 = acc
+            for _ in range(N):
+                i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                if pf:
+                    # Prefetch the bit rows of the sites the next two draws would give (the
+                    # next proposal's site with or without a uniform drawn here). Hints only.
+                    j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                    j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                    for k in range(0, W, 8):
+                        prefetch_row(cbits, j1, k)
+                        prefetch_row(cbits, j2, k)
+                wi = wc[i]
+                neg = zero if wi > 0 else full
+                de = _delta_ab(cbits, i, neg, mab, width) - nb
+                x = _peek(s1)
+                t0, t1, t2, t3 = _xo_advance(s0, s1, s2, s3)
+                if de < TABLE:
+                    dc = max(de, 0)
+                    if not tok[dc]:
+                        thr[dc] = _threshold(beta, dc) if dc > 0 else np.uint64(0)
+                        tok[dc] = True
+                        tmax = max(tmax, dc + 1)
+                    th = thr[dc]
+                else:
+                    th = _threshold(beta, de)
+                need = (de > 0) & (th != zero)  # a uniform is drawn iff dE > 0 and exp(-beta dE) > 0
+                accept = (de <= 0) | ((x >> np.uint64(11)) < th)
+                s0 = t0 if need else s0
+                s1 = t1 if need else s1
+                s2 = t2 if need else s2
+                s3 = t3 if need else s3
+                if accept:
+                    nv += de
+                    nb = _flip_ab(pl, cbits, i, neg, valid, mab, fb, width)
+                    wc[i] = -wi
+                    acc += 1
+            if acc != acc0:
+                nmark = _memo_clear(memo, nmark)
+            continue
+        p = np.int64(0)
+        while p < N:
+            if not hot and nmark == N:
+                # Frozen: every site is a memoised rejection, so the rest of this sweep
+                # only consumes its site draws.
+                for _ in range(N - p):
+                    i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                break
+            p += 1
+            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+            wd = i >> 6
+            bit = np.uint64(1) << np.uint64(i & 63)
+            if not hot and (memo[wd] & bit) != 0:
+                continue
+            if pf:
+                j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+                for k in range(0, W, 8):
+                    prefetch_row(cbits, j1, k)
+                    prefetch_row(cbits, j2, k)
+            wi = wc[i]
+            neg = zero if wi > 0 else full
+            de = _delta_ab(cbits, i, neg, mab, width) - nb
+            drew = False
+            if use_field == 1:
+                decided, accept, pa = _field_decision(beta, np.float64(de), -2.0 * wi * field[c, i])
+                if not decided and pa > 0.0:
+                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                    accept = u64_to_unit(x) < pa
+                    drew = True
+            else:
+                accept = de <= 0  # beta = inf here: dE > 0 is rejected without a draw
+            if accept:
+                nv += de
+                nb = _flip_ab(pl, cbits, i, neg, valid, mab, fb, width)
+                wc[i] = -wi
+                acc += 1
+                nmark = _memo_clear(memo, nmark)
+            elif not hot and not drew:
+                # beta = inf and rejected without a draw: a function of the state alone,
+                # so it repeats (and draws nothing) until some flip is accepted.
+                memo[wd] |= bit
+                nmark += 1
+    _planes_to_fields(pl, Wp, hc, B, P, W)
+    _rebuild_bits16(hc, A, B, la[c], lb[c], vb[c], W)
+    ints[c, I_NVIOL] = nv
+    ints[c, I_ACC] += acc
+    ints[c, I_PROP] += n_sweeps * N
+    rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
+
+
+@njit
+def _bits_chain_linear(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, kappa, inv_sqrt_n, field,
+                       use_field, N, n_sweeps, full, zero, lastmask, pf):
+    """The sweeps of chain ``c``, linear energy (see :func:`_metropolis_bits_chain`)."""
+    s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
     nv = ints[c, I_NVIOL]
     sv = ints[c, I_SUMV]
     acc = np.int64(0)
@@ -238,25 +455,24 @@ def _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W
     lbc = lb[c]
     vbc = vb[c]
     wc = w[c]
+    memo = np.zeros((N + 63) >> 6, dtype=np.uint64)
+    nmark = np.int64(0)
     for t in range(n_sweeps):
         beta = betas[c, t]
-        if beta != tbeta:
-            for k in range(tmax):
-                table[k] = -1.0
-            tmax = 0
-            tbeta = beta
         hot = beta < np.inf
-        for _ in range(N):
-            ok = False
-            i = np.int64(0)
-            while not ok:
-                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                i, ok = bounded(x, N)
+        p = np.int64(0)
+        while p < N:
+            if not hot and nmark == N:
+                for _ in range(N - p):  # frozen (see _bits_chain_errors)
+                    i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                break
+            p += 1
+            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+            wd = i >> 6
+            bit = np.uint64(1) << np.uint64(i & 63)
+            if not hot and (memo[wd] & bit) != 0:
+                continue
             if pf:
-                # Prefetch the bit rows of the sites the next two draws would give: the
-                # next proposal's site if this proposal takes no uniform, the one after
-                # (or the next site, if a uniform is taken). Hints only: the draws
-                # themselves happen later, in order.
                 j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
                 j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
                 for k in range(0, W, 8):
@@ -264,62 +480,60 @@ def _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W
                     prefetch_row(cbits, j2, k)
             wi = wc[i]
             neg = zero if wi > 0 else full
-            if linear == 0:
-                up, down = _delta_counts(cbits, i, neg, lac, lbc, W)
-                de = up - down
-                if use_field == 1:
-                    decided, accept, pa = _field_decision(beta, np.float64(de), -2.0 * wi * field[c, i])
-                    if not decided and pa > 0.0:
-                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                        accept = u64_to_unit(x) < pa
-                elif de <= 0:
-                    accept = True
-                elif hot:
-                    pa, tmax = _exp_lookup(table, tmax, beta, de)
-                    if pa > 0.0:
-                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                        accept = u64_to_unit(x) < pa
-                    else:
-                        accept = False
-                else:
-                    accept = False
-                if accept:
-                    nv += de
-                    _flip_update_ab(hc, cbits, i, neg, A, B, lac, lbc, W, lastmask)
-                    wc[i] = -wi
-                    acc += 1
-            else:
-                up, down, n_vs, n_vns = _delta_linear(cbits, i, neg, lac, lbc, vbc, W)
-                dn = up - down
-                ds = B * up - 2 * n_vs - B * down + 2 * n_vns
-                e_old = kappa * nv - sv * inv_sqrt_n
-                e_new = kappa * (nv + dn) - (sv + ds) * inv_sqrt_n
-                de_f = e_new - e_old
-                if use_field == 1:
-                    decided, accept, pa = _field_decision(beta, de_f, -2.0 * wi * field[c, i])
-                    if not decided and pa > 0.0:
-                        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                        accept = u64_to_unit(x) < pa
-                elif de_f <= 0.0:
-                    accept = True
-                elif hot:
+            up, down, n_vs, n_vns = _delta_linear(cbits, i, neg, lac, lbc, vbc, W)
+            dn = up - down
+            ds = B * up - 2 * n_vs - B * down + 2 * n_vns
+            e_old = kappa * nv - sv * inv_sqrt_n
+            e_new = kappa * (nv + dn) - (sv + ds) * inv_sqrt_n
+            de_f = e_new - e_old
+            drew = False
+            if use_field == 1:
+                decided, accept, pa = _field_decision(beta, de_f, -2.0 * wi * field[c, i])
+                if not decided and pa > 0.0:
                     x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                    accept = u64_to_unit(x) < np.exp(-beta * de_f)
-                else:
-                    accept = False
-                if accept:
-                    nv += dn
-                    sv += ds
-                    _flip_update(hc, cbits, i, neg, A, B, lac, lbc, vbc, W, lastmask)
-                    wc[i] = -wi
-                    acc += 1
-    if linear == 0:
-        _rebuild_v(hc, A, B, vbc, W)
+                    accept = u64_to_unit(x) < pa
+                    drew = True
+            elif de_f <= 0.0:
+                accept = True
+            elif hot:
+                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+                accept = u64_to_unit(x) < np.exp(-beta * de_f)
+            else:
+                accept = False
+            if accept:
+                nv += dn
+                sv += ds
+                _flip_update(hc, cbits, i, neg, A, B, lac, lbc, vbc, W, lastmask)
+                wc[i] = -wi
+                acc += 1
+                nmark = _memo_clear(memo, nmark)
+            elif not hot and not drew:
+                memo[wd] |= bit  # see _bits_chain_errors
+                nmark += 1
     ints[c, I_NVIOL] = nv
     ints[c, I_SUMV] = sv
     ints[c, I_ACC] += acc
     ints[c, I_PROP] += n_sweeps * N
     rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3] = s0, s1, s2, s3
+
+
+@njit
+def _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linear, kappa, inv_sqrt_n,
+                           field, use_field, N, n_sweeps, full, zero, lastmask, pf):
+    """The sweeps of chain ``c`` (the body of :func:`metropolis_bits`'s chain loop).
+
+    At ``beta = inf`` a proposal rejected without a uniform is memoised (one bit per site)
+    until the next accepted flip: its outcome is a function of the unchanged state, so
+    repeating it would change nothing and draw nothing. A chain whose sites are all
+    memoised is frozen and its remaining ``beta = inf`` proposals only draw their sites.
+    The trajectory and the generator stream are those of the plain chain.
+    """
+    if linear == 0:
+        _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, field, use_field, N,
+                           n_sweeps, full, zero, pf)
+    else:
+        _bits_chain_linear(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, kappa, inv_sqrt_n, field,
+                           use_field, N, n_sweeps, full, zero, lastmask, pf)
 
 
 @njit(parallel=True)
@@ -329,9 +543,11 @@ def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linea
 
     Parameters
     ----------
-    cbits : (N, W) uint64
-        Bitset rows of ``c_mu,i > 0`` (c = y xi), padding bits 0. The only instance data
-        the kernel reads: the +-2 field steps of a flip are derived from these bits.
+    cbits : (N, Wp) uint64
+        Bitset rows of ``c_mu,i > 0`` (c = y xi), padding bits 0, each row padded with zero
+        words to ``Wp`` = W rounded up to a multiple of 8 (the errors energy reads whole
+        8-word blocks). The only instance data the kernel reads: the +-2 field steps of a
+        flip are derived from these bits.
     w : (C, Npad) int8
         Weights (first N columns used), updated in place.
     h : (C, Ppad) int16
@@ -368,8 +584,8 @@ def metropolis_bits(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linea
     full, zero, lastmask, pf = _bits_consts(P, W, N)
     for c in prange(C):
         if active[c] != 0:
-            _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n,
-                                   field, use_field, N, n_sweeps, full, zero, lastmask, pf)
+            _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linear, kappa,
+                                   inv_sqrt_n, field, use_field, N, n_sweeps, full, zero, lastmask, pf)
 
 
 @njit
@@ -383,8 +599,8 @@ def metropolis_bits_serial(cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P
     full, zero, lastmask, pf = _bits_consts(P, W, N)
     for c in range(C):
         if active[c] != 0:
-            _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, linear, kappa, inv_sqrt_n,
-                                   field, use_field, N, n_sweeps, full, zero, lastmask, pf)
+            _metropolis_bits_chain(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P, linear, kappa,
+                                   inv_sqrt_n, field, use_field, N, n_sweeps, full, zero, lastmask, pf)
 
 
 @njit
@@ -399,20 +615,31 @@ def _pattern_energy(f, lo, hi, lo_r, hi_r, scale, linear):
 @njit
 def _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r, hi_r, scale, linear, field,
                             use_field, N, P, n_sweeps):
-    """The sweeps of chain ``c`` (the body of :func:`metropolis_float`'s chain loop)."""
+    """The sweeps of chain ``c`` (the body of :func:`metropolis_float`'s chain loop), with
+    the ``beta = inf`` memo of :func:`_metropolis_bits_chain`. The memo is exact here too:
+    dE is a function of the fields, which change only on an accepted flip."""
     s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
     fc = f[c]
     wc = w[c]
     e = energy[c, 0]
     acc = np.int64(0)
+    memo = np.zeros((N + 63) >> 6, dtype=np.uint64)  # see _metropolis_bits_chain
+    nmark = np.int64(0)
     for t in range(n_sweeps):
         beta = betas[c, t]
-        for _ in range(N):
-            ok = False
-            i = np.int64(0)
-            while not ok:
-                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                i, ok = bounded(x, N)
+        hot = beta < np.inf
+        p = np.int64(0)
+        while p < N:
+            if not hot and nmark == N:
+                for _ in range(N - p):  # frozen: the remaining proposals only draw sites
+                    i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                break
+            p += 1
+            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+            wd = i >> 6
+            bit = np.uint64(1) << np.uint64(i & 63)
+            if not hot and (memo[wd] & bit) != 0:
+                continue
             d = -2.0 * wc[i]
             col = cT[i]
             de = 0.0
@@ -422,16 +649,19 @@ def _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r,
                 de += _pattern_energy(new, lo, hi, lo_r, hi_r, scale, linear) - _pattern_energy(
                     old, lo, hi, lo_r, hi_r, scale, linear
                 )
+            drew = False
             if use_field == 1:
                 decided, accept, pa = _field_decision(beta, de, -2.0 * wc[i] * field[c, i])
                 if not decided and pa > 0.0:
                     x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                     accept = u64_to_unit(x) < pa
+                    drew = True
             elif de <= 0.0:
                 accept = True
-            elif beta < np.inf:
+            elif hot:
                 x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                 accept = u64_to_unit(x) < np.exp(-beta * de)
+                drew = True
             else:
                 accept = False
             if accept:
@@ -440,6 +670,10 @@ def _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r,
                 wc[i] = -wc[i]
                 e += de
                 acc += 1
+                nmark = _memo_clear(memo, nmark)
+            elif not hot and not drew:
+                memo[wd] |= bit
+                nmark += 1
     energy[c, 0] = e
     ints[c, I_ACC] += acc
     ints[c, I_PROP] += n_sweeps * N
