@@ -238,6 +238,26 @@ def edge_free_entropy(c, scale, kappa, log_eps, u, hpat, hext):
 
 # ----------------------------------------------------------------------------------- AMP
 @njit
+def _amp_normalise(scale, v, gold, omega, var, binary):
+    """Finish the forward pass: the cavity variances ``V_mu`` (for +-1 patterns the same for
+    every pattern, ``sum_i v_i / N``; floored at ``V_MIN``) and the Onsager-corrected
+    ``omega_mu = omega_mu / sqrt(N) - V_mu g_mu(old)``."""
+    n, p = v.shape[0], omega.shape[0]
+    vsum = 0.0
+    if binary:
+        for i in range(n):
+            vsum += v[i]
+    for mu in range(p):
+        if binary:
+            var[mu] = vsum * scale * scale
+        else:
+            var[mu] *= scale * scale
+        if var[mu] < V_MIN:
+            var[mu] = V_MIN
+        omega[mu] = scale * omega[mu] - var[mu] * gold[mu]
+
+
+@njit
 def amp_forward(cT, scale, a, v, s, gold, omega, var, hs, binary):
     """Forward pass of AMP: ``omega_mu = sum_i F a_i - V_mu g_mu(old)``,
     ``V_mu = sum_i F^2 v_i`` and the integer/float field ``hs_mu = sum_i c_{mu i} s_i`` of
@@ -267,18 +287,7 @@ def amp_forward(cT, scale, a, v, s, gold, omega, var, hs, binary):
                 omega[mu] += cm * ai
                 hs[mu] += cm * si
                 var[mu] += cm * cm * vi
-    vsum = 0.0
-    if binary:
-        for i in range(n):
-            vsum += v[i]
-    for mu in range(p):
-        if binary:
-            var[mu] = vsum * scale * scale
-        else:
-            var[mu] *= scale * scale
-        if var[mu] < V_MIN:
-            var[mu] = V_MIN
-        omega[mu] = scale * omega[mu] - var[mu] * gold[mu]
+    _amp_normalise(scale, v, gold, omega, var, binary)
 
 
 @njit
@@ -374,18 +383,7 @@ def _amp_fwd(cT, scale, a, v, gold, omega, var, binary):
                 cm = row[mu]
                 omega[mu] += cm * ai
                 var[mu] += cm * cm * vi
-    vsum = 0.0
-    if binary:
-        for i in range(n):
-            vsum += v[i]
-    for mu in range(p):
-        if binary:
-            var[mu] = vsum * scale * scale
-        else:
-            var[mu] *= scale * scale
-        if var[mu] < V_MIN:
-            var[mu] = V_MIN
-        omega[mu] = scale * omega[mu] - var[mu] * gold[mu]
+    _amp_normalise(scale, v, gold, omega, var, binary)
 
 
 @njit
