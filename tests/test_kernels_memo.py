@@ -331,3 +331,28 @@ def test_flip_planes_is_an_exact_field_update(P, width):
         assert out_nb[t + 1] == np.count_nonzero(ref == B)
         assert np.array_equal(out_f[t], bitset((u < 0) | (u > 255)))
     assert crossings > 20  # lanes did wrap their low byte, both ways
+
+
+@numba.njit
+def _delta_ab_run(cbits, rows, negs, mab, out):
+    for t in range(rows.shape[0]):
+        out[t] = K._delta_ab(cbits, rows[t], negs[t], mab, 8)
+
+
+@pytest.mark.parametrize("Wp", [8, 16, 32, 56])
+def test_delta_planes_counts_every_word(Wp):
+    """The wide dE (``_numba.delta_planes``, 4-word vector blocks over the padded row)
+    equals ``popcount(mab & (cbits[i] ^ neg))`` summed over every word of the row."""
+    gen = np.random.default_rng(Wp)
+    cbits = gen.integers(0, 2**63, size=(7, Wp + 8), dtype=np.int64).view(np.uint64)
+    mab = gen.integers(0, 2**63, size=Wp, dtype=np.int64).view(np.uint64) ^ np.uint64(1 << 63)
+    rows = gen.integers(0, 7, 50)
+    negs = np.where(gen.random(50) < 0.5, np.uint64(0), np.uint64(2**64 - 1)).astype(np.uint64)
+    out = np.zeros(50, np.int64)
+    _delta_ab_run(cbits, rows, negs, mab, out)
+
+    def pc(a):
+        return int(np.unpackbits(a.view(np.uint8)).sum())
+
+    for t in range(50):
+        assert out[t] == pc(mab & (cbits[rows[t], :Wp] ^ negs[t]))
