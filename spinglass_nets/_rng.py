@@ -128,6 +128,18 @@ def bounded(x, n):
     return np.int64(m >> np.uint64(32)), True
 
 
+
+@njit(inline="always")
+def draw_below(s0, s1, s2, s3, n):
+    """An integer uniform on [0, n) from the xoshiro256** state (s0..s3): :func:`bounded`,
+    redrawn in its rejection zone. Returns (value, s0, s1, s2, s3)."""
+    ok = False
+    i = np.int64(0)
+    while not ok:
+        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+        i, ok = bounded(x, n)
+    return i, s0, s1, s2, s3
+
 @njit
 def draw_uniforms(state, n):
     """Test helper: ``n`` uniforms from one (4,) uint64 state (advanced in place)."""
@@ -146,11 +158,6 @@ def draw_bounded(state, n, size):
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     out = np.empty(size, dtype=np.int64)
     for k in range(size):
-        ok = False
-        v = np.int64(0)
-        while not ok:
-            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-            v, ok = bounded(x, n)
-        out[k] = v
+        out[k], s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, n)
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3
     return out

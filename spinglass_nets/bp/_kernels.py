@@ -27,7 +27,7 @@ import numpy as np
 from numba import prange
 
 from .._numba import njit
-from .._rng import bounded, u64_to_unit, xoshiro_next
+from .._rng import draw_below, u64_to_unit, xoshiro_next
 
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -431,13 +431,21 @@ def _possible(f, gamma):
 
 
 @njit
-def _draw_site(s0, s1, s2, s3, n):
-    ok = False
-    i = np.int64(0)
-    while not ok:
+def _judge(ok, Fn, F, gam, n, beta_e, cnt, s0, s1, s2, s3):
+    """Metropolis on ``-N F`` for one EdMC proposal with new local free entropy ``Fn``.
+
+    A proposal is judged only if its BP converged (``ok``) to a possible F (finite, at most
+    log 2 + gamma: the sum over all configurations); otherwise it is rejected and counted in
+    ``cnt[5]``. A uniform is drawn only for a valid downhill move at finite ``beta_e``.
+    Returns (accept, s0, s1, s2, s3)."""
+    dF = n * (Fn - F)
+    valid = ok and _possible(Fn, gam)
+    cnt[5] += 0 if valid else 1
+    acc = valid and dF >= 0.0
+    if valid and not acc and beta_e < np.inf:
         x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-        i, ok = bounded(x, n)
-    return i, s0, s1, s2, s3
+        acc = u64_to_unit(x) < math.exp(beta_e * dF)
+    return acc, s0, s1, s2, s3
 
 
 @njit
@@ -485,7 +493,7 @@ def _edmc_chain_amp(c, cT, scale, kappa, binary, centre, gammas, beta_e, rng, hp
                 F = np.nan  # F unknown: this sweep's proposals are rejected; retried next sweep
             gnow[0] = gam
         for _ in range(n):
-            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, n)
+            i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, n)
             cnt[1] += 1
             if math.isnan(F):
                 continue
@@ -507,15 +515,7 @@ def _edmc_chain_amp(c, cT, scale, kappa, binary, centre, gammas, beta_e, rng, hp
             cnt[3] += it
             cnt[4] += 0 if ok else 1
             Fn = amp_phi(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg) / n
-            dF = n * (Fn - F)
-            # A proposal is judged only if its BP converged to a possible F (finite, at most
-            # log 2 + gamma: the sum over all configurations); otherwise it is rejected.
-            valid = ok and _possible(Fn, gam)
-            cnt[5] += 0 if valid else 1
-            acc = valid and dF >= 0.0
-            if valid and not acc and beta_e < np.inf:
-                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                acc = u64_to_unit(x) < math.exp(beta_e * dF)
+            acc, s0, s1, s2, s3 = _judge(ok, Fn, F, gam, n, beta_e, cnt, s0, s1, s2, s3)
             if acc:
                 F = Fn
                 cnt[0] += 1
@@ -575,7 +575,7 @@ def _edmc_chain_edge(c, scale, kappa, centre, gammas, beta_e, rng, u, hpat, fe, 
                 F = np.nan
             gnow[0] = gam
         for _ in range(n):
-            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, n)
+            i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, n)
             cnt[1] += 1
             if math.isnan(F):
                 continue
@@ -594,15 +594,7 @@ def _edmc_chain_edge(c, scale, kappa, centre, gammas, beta_e, rng, u, hpat, fe, 
             cnt[3] += it
             cnt[4] += 0 if ok else 1
             Fn = edge_free_entropy(c, scale, kappa, log_eps, u, hpat, hext) / n
-            dF = n * (Fn - F)
-            # A proposal is judged only if its BP converged to a possible F (finite, at most
-            # log 2 + gamma: the sum over all configurations); otherwise it is rejected.
-            valid = ok and _possible(Fn, gam)
-            cnt[5] += 0 if valid else 1
-            acc = valid and dF >= 0.0
-            if valid and not acc and beta_e < np.inf:
-                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                acc = u64_to_unit(x) < math.exp(beta_e * dF)
+            acc, s0, s1, s2, s3 = _judge(ok, Fn, F, gam, n, beta_e, cnt, s0, s1, s2, s3)
             if acc:
                 F = Fn
                 cnt[0] += 1

@@ -55,7 +55,7 @@ from numba import prange
 
 from .._numba import LOW_PLANES, PLANES, delta_planes, flip_planes, flip_planes2, flip_planes4, flip_word16, njit
 from .._numba import planes_decode, planes_encode, popcount64, prefetch_row
-from .._rng import bounded, u64_to_unit, xoshiro_next
+from .._rng import draw_below, u64_to_unit, xoshiro_next
 
 # Layout of the per-chain integer scalars ``ints`` (C, 8) int64; one 64-byte row per chain
 # so that chains on different threads never share a cache line.
@@ -185,17 +185,6 @@ def _bits_consts(P, W, N):
     else:
         lastmask = (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
     return full, zero, lastmask, N * W * 8 > PREFETCH_BYTES
-
-
-@njit(inline="always")
-def _draw_site(s0, s1, s2, s3, N):
-    """A site uniform on [0, N) (Lemire's bounded draw, redrawn in its rejection zone)."""
-    ok = False
-    i = np.int64(0)
-    while not ok:
-        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-        i, ok = bounded(x, N)
-    return i, s0, s1, s2, s3
 
 
 @njit(inline="always")
@@ -354,7 +343,7 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
             # helper: array arguments of an inlined helper cost reference-count updates.
             acc0 = acc
             for _ in range(N):
-                i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
                 if pf:
                     # Prefetch the bit row of the next proposal's site if a uniform is drawn
                     # here (the likely case at 20-30 % acceptance). Hints only. Measured at
@@ -399,10 +388,10 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
                 # Frozen: every site is a memoised rejection, so the rest of this sweep
                 # only consumes its site draws.
                 for _ in range(N - p):
-                    i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                    i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
                 break
             p += 1
-            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+            i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
             wd = i >> 6
             bit = np.uint64(1) << np.uint64(i & 63)
             if not hot and (memo[wd] & bit) != 0:
@@ -466,10 +455,10 @@ def _bits_chain_linear(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, ka
         while p < N:
             if not hot and nmark == N:
                 for _ in range(N - p):  # frozen (see _bits_chain_errors)
-                    i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                    i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
                 break
             p += 1
-            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+            i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
             wd = i >> 6
             bit = np.uint64(1) << np.uint64(i & 63)
             if not hot and (memo[wd] & bit) != 0:
@@ -634,10 +623,10 @@ def _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r,
         while p < N:
             if not hot and nmark == N:
                 for _ in range(N - p):  # frozen: the remaining proposals only draw sites
-                    i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+                    i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
                 break
             p += 1
-            i, s0, s1, s2, s3 = _draw_site(s0, s1, s2, s3, N)
+            i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
             wd = i >> 6
             bit = np.uint64(1) << np.uint64(i & 63)
             if not hot and (memo[wd] & bit) != 0:
@@ -799,11 +788,7 @@ def centre_sweep(centre, S, gamma, rng):
     for c in range(C):  # serial: a centre sweep is cheap; a parallel call costs a thread wake-up
         s0, s1, s2, s3 = rng[c, 0], rng[c, 1], rng[c, 2], rng[c, 3]
         for _ in range(N):
-            ok = False
-            i = np.int64(0)
-            while not ok:
-                x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                i, ok = bounded(x, N)
+            i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
             arg = -2.0 * gamma * centre[c, i] * S[c, i]
             if arg >= 0.0:
                 centre[c, i] = -centre[c, i]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import njit
-from .._rng import bounded, u64_to_unit, xoshiro_next
+from .._rng import draw_below, u64_to_unit, xoshiro_next
 
 
 @njit
@@ -47,11 +47,7 @@ def _permutation(order, s0, s1, s2, s3):
     for k in range(p):
         order[k] = k
     for k in range(p - 1, 0, -1):
-        ok = False
-        j = np.int64(0)
-        while not ok:
-            x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-            j, ok = bounded(x, k + 1)
+        j, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, k + 1)
         t = order[k]
         order[k] = order[j]
         order[j] = t
