@@ -172,6 +172,31 @@ def _field_decision(beta, de, fw):
     return False, False, np.exp(x)
 
 
+@njit(inline="always")
+def _field_accept(beta, de, fw, s0, s1, s2, s3):
+    """:func:`_field_decision` with its uniform drawn when one is needed.
+    Returns (accept, drew a uniform, s0, s1, s2, s3)."""
+    decided, accept, pa = _field_decision(beta, de, fw)
+    drew = False
+    if not decided and pa > 0.0:
+        x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+        accept = u64_to_unit(x) < pa
+        drew = True
+    return accept, drew, s0, s1, s2, s3
+
+
+@njit(inline="always")
+def _prefetch_next_rows(cbits, s0, s1, s2, N, W):
+    """Prefetch the bit rows of the sites the next two draws would give: the next proposal's
+    site if this proposal takes no uniform, the one after (or the next site, if a uniform is
+    taken). Hints only: the draws themselves happen later, in order."""
+    j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+    j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
+    for k in range(0, W, 8):
+        prefetch_row(cbits, j1, k)
+        prefetch_row(cbits, j2, k)
+
+
 @njit
 def _bits_consts(P, W, N):
     """(all-ones word, zero word, mask of the real patterns in the last word, prefetch?)."""
@@ -397,21 +422,14 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
             if not hot and (memo[wd] & bit) != 0:
                 continue
             if pf:
-                j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
-                j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
-                for k in range(0, W, 8):
-                    prefetch_row(cbits, j1, k)
-                    prefetch_row(cbits, j2, k)
+                _prefetch_next_rows(cbits, s0, s1, s2, N, W)
             wi = wc[i]
             neg = zero if wi > 0 else full
             de = _delta_ab(cbits, i, neg, mab, width) - nb
             drew = False
             if use_field == 1:
-                decided, accept, pa = _field_decision(beta, np.float64(de), -2.0 * wi * field[c, i])
-                if not decided and pa > 0.0:
-                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                    accept = u64_to_unit(x) < pa
-                    drew = True
+                fw = -2.0 * wi * field[c, i]
+                accept, drew, s0, s1, s2, s3 = _field_accept(beta, np.float64(de), fw, s0, s1, s2, s3)
             else:
                 accept = de <= 0  # beta = inf here: dE > 0 is rejected without a draw
             if accept:
@@ -464,11 +482,7 @@ def _bits_chain_linear(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, ka
             if not hot and (memo[wd] & bit) != 0:
                 continue
             if pf:
-                j1 = np.int64(((_peek(s1) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
-                j2 = np.int64(((_peek(s1 ^ s2 ^ s0) >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))
-                for k in range(0, W, 8):
-                    prefetch_row(cbits, j1, k)
-                    prefetch_row(cbits, j2, k)
+                _prefetch_next_rows(cbits, s0, s1, s2, N, W)
             wi = wc[i]
             neg = zero if wi > 0 else full
             up, down, n_vs, n_vns = _delta_linear(cbits, i, neg, lac, lbc, vbc, W)
@@ -479,11 +493,8 @@ def _bits_chain_linear(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, ka
             de_f = e_new - e_old
             drew = False
             if use_field == 1:
-                decided, accept, pa = _field_decision(beta, de_f, -2.0 * wi * field[c, i])
-                if not decided and pa > 0.0:
-                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                    accept = u64_to_unit(x) < pa
-                    drew = True
+                fw = -2.0 * wi * field[c, i]
+                accept, drew, s0, s1, s2, s3 = _field_accept(beta, de_f, fw, s0, s1, s2, s3)
             elif de_f <= 0.0:
                 accept = True
             elif hot:
@@ -642,11 +653,8 @@ def _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r,
                 )
             drew = False
             if use_field == 1:
-                decided, accept, pa = _field_decision(beta, de, -2.0 * wc[i] * field[c, i])
-                if not decided and pa > 0.0:
-                    x, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
-                    accept = u64_to_unit(x) < pa
-                    drew = True
+                fw = -2.0 * wc[i] * field[c, i]
+                accept, drew, s0, s1, s2, s3 = _field_accept(beta, de, fw, s0, s1, s2, s3)
             elif de <= 0.0:
                 accept = True
             elif hot:
