@@ -101,6 +101,17 @@ def _iterate_checked(state, instance, thr, log_eps, damping, tracker, k):
     return d, e
 
 
+def _start(instance, method, time_limit, rng, fused, parallel):
+    """Common start of the BP solvers: resolve the method, compile (before the clock), start
+    the clock and the messages. Returns (method, t0, deadline, state, threshold, tracker)."""
+    method = resolve_method(method, instance)
+    _compile_first(instance, method, fused, parallel)
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
+    state = make_state(instance, method, rng, fused, parallel)
+    return method, t0, deadline, state, _threshold(instance, state), _Tracker(instance.n)
+
+
 def focusing_bp(instance, *, protocol=None, max_iter=100, tol=1e-3, damping=0.8, method="auto",
                 time_limit=None, rng=None, fused=True, parallel=False) -> SolveResult:
     """Focusing BP (Baldassi et al., PNAS 113, E7655 (2016), SI Eqs. for fBP).
@@ -157,13 +168,7 @@ def focusing_bp(instance, *, protocol=None, max_iter=100, tol=1e-3, damping=0.8,
     tol = _check_float("tol", tol, 0.0, math.inf, lo_open=True)
     damping = _check_float("damping", damping, 0.0, 1.0, hi_open=True)
     time_limit = check_time_limit(time_limit)
-    method = resolve_method(method, instance)
-    _compile_first(instance, method, fused, parallel)
-    t0 = time.perf_counter()
-    deadline = None if time_limit is None else t0 + time_limit
-    state = make_state(instance, method, rng, fused, parallel)
-    thr = _threshold(instance, state)
-    tracker = _Tracker(instance.n)
+    method, t0, deadline, state, thr, tracker = _start(instance, method, time_limit, rng, fused, parallel)
     stop = "protocol_end"
     it = 0
     for k, (gamma, y, beta) in enumerate(protocol):
@@ -225,13 +230,7 @@ def reinforced_bp(instance, *, rate=0.01, rho0=0.0, max_iter=2000, damping=0.5, 
     damping = _check_float("damping", damping, 0.0, 1.0, hi_open=True)
     log_eps = log_eps_of(beta)
     time_limit = check_time_limit(time_limit)
-    method = resolve_method(method, instance)
-    _compile_first(instance, method, fused, parallel)
-    t0 = time.perf_counter()
-    deadline = None if time_limit is None else t0 + time_limit
-    state = make_state(instance, method, rng, fused, parallel)
-    thr = _threshold(instance, state)
-    tracker = _Tracker(instance.n)
+    method, t0, deadline, state, thr, tracker = _start(instance, method, time_limit, rng, fused, parallel)
     stop = "max_iter"
     it = 0
     still = 0
