@@ -147,7 +147,10 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, rng
         n_chains = int(opts.pop("n_chains", 1))
         if opts.get("beta_end") is None:
             opts["beta_end"] = BETA_END_LINEAR * root_n if energy == "linear" else 30.0
-        wait = bool(opts.pop("wait_for_centre", False))
+        wait = opts.pop("wait_for_centre", False)
+        if not isinstance(wait, (bool, np.bool_)):
+            raise ValueError(f"wait_for_centre={wait!r} must be True or False")
+        wait = bool(wait)
         sampler = ReplicatedAnnealing.for_sweeps(n_sweeps, energy=energy, **opts)
         if wait and sampler.form != "centre":
             raise ValueError("wait_for_centre=True needs form='centre' (the traced form has no centre)")

@@ -91,3 +91,5 @@ def test_replicated_returns_the_centre_when_it_is_a_solution():
     assert solve(inst, "anneal", rng=0, n_sweeps=300).params["returned"] == "chain"
     with pytest.raises(ValueError, match="form='centre'"):
         solve(inst, "replicated", rng=0, n_sweeps=300, form="traced", wait_for_centre=True)
+    with pytest.raises(ValueError, match="wait_for_centre='yes' must be True or False"):
+        solve(inst, "replicated", rng=0, n_sweeps=300, wait_for_centre="yes")
