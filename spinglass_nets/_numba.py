@@ -209,53 +209,75 @@ def delta_planes(typingctx, cbits, i, neg, mab):
         return None
     sig = types.int64(cbits, i, neg, mab)
 
+    vw = 4
+
     def codegen(context, builder, signature, args):
         a = signature.args
         row = _row_ptr(context, builder, a[0], args[0], args[1], a[1])
         mary = context.make_array(a[3])(context, builder, args[3])
-        nblk = builder.ashr(builder.extract_value(mary.shape, 0), ir.Constant(_I64, 2))
-        V4 = ir.VectorType(_I64, 4)
-        negv = _splat_q(builder, args[2], 4)
-        ctpop = _vfn(builder, "llvm.ctpop.v4i64", V4, [V4])
+        nblk = builder.sdiv(builder.extract_value(mary.shape, 0), ir.Constant(_I64, vw))
+        V4 = ir.VectorType(_I64, vw)
+        negv = _splat_q(builder, args[2], vw)
+        ctpop = _vfn(builder, f"llvm.ctpop.v{vw}i64", V4, [V4])
 
         def body(j, acc):
-            off = builder.shl(j, ir.Constant(_I64, 2))
-            s = builder.xor(builder.load(_vq_ptr(builder, row, off, 4), align=8), negv)
-            m = builder.load(_vq_ptr(builder, mary.data, off, 4), align=8)
+            off = builder.mul(j, ir.Constant(_I64, vw))
+            s = builder.xor(builder.load(_vq_ptr(builder, row, off, vw), align=8), negv)
+            m = builder.load(_vq_ptr(builder, mary.data, off, vw), align=8)
             return builder.add(acc, builder.call(ctpop, [builder.and_(m, s)]))
 
-        acc = _block_loop(builder, nblk, body, 4)
-        return builder.call(_vfn(builder, "llvm.vector.reduce.add.v4i64", _I64, [V4]), [acc])
+        acc = _block_loop(builder, nblk, body, vw)
+        return builder.call(_vfn(builder, f"llvm.vector.reduce.add.v{vw}i64", _I64, [V4]), [acc])
 
     return sig, codegen
 
 
-def _flip_planes_typer(vw):
-    def typer(typingctx, pl, cbits, i, neg, valid, mab, fb):
-        if not (all(_is_u64_vec(t) for t in (pl, valid, mab, fb)) and _is_cbits(cbits)):
-            return None
-        if neg != types.uint64 or not isinstance(i, types.Integer):
-            return None
-        return types.int64(pl, cbits, i, neg, valid, mab, fb), _flip_planes_codegen(vw)
-
-    return typer
+U_B = 130  # bit-sliced offset of level B: U = (h - B) / 2 + U_B, so A sits at U_B + 1
+# The window bitset ``near`` (U in [128, 135]: bit 7 set, bits 3-6 and the high byte clear)
+# is kept beside the planes; with bits 1-2 it splits into L = {128, 129}, M = {130, 131}
+# (the levels B, A) and H = {132, 133}, and with bit 0 these give the level bitset one or
+# two pending flips away.
 
 
-def _flip_planes_codegen(vw):
+def _arrays(context, builder, sig, args, idx):
+    return [context.make_array(sig.args[k])(context, builder, args[k]).data for k in idx]
+
+
+def _near(builder, p, f, ones):
+    """The window bitset from the low planes ``p`` and the far bits ``f`` (see ``U_B``)."""
+    mid = builder.or_(builder.or_(p[3], p[4]), builder.or_(p[5], p[6]))
+    return builder.and_(p[LOW_PLANES - 1], builder.xor(builder.or_(mid, f), ones))
+
+
+def _window_sets(builder, near, b1, b2, ones):
+    """(L, M, H) from the window bitset and planes 1-2 (see ``U_B``)."""
+    nb1 = builder.xor(b1, ones)
+    lo = builder.and_(near, builder.xor(b2, ones))
+    return builder.and_(lo, nb1), builder.and_(lo, b1), builder.and_(builder.and_(near, b2), nb1)
+
+
+def _apply_codegen(vw, pair, write_mab=True):
     vt = ir.VectorType(_I64, vw)
     sfx = f"v{vw}i64"
 
     def codegen(context, builder, signature, args):
         a = signature.args
-        pl_d = context.make_array(a[0])(context, builder, args[0]).data
+        pl_d = _arrays(context, builder, signature, args, [0])[0]
         row = _row_ptr(context, builder, a[1], args[1], args[2], a[2])
-        va_d = context.make_array(a[4])(context, builder, args[4]).data
-        mary = context.make_array(a[5])(context, builder, args[5])
-        f_d = context.make_array(a[6])(context, builder, args[6]).data
-        stride = builder.extract_value(mary.shape, 0)
+        negv = _splat_q(builder, args[3], vw)
+        if pair:
+            row_j = _row_ptr(context, builder, a[1], args[1], args[4], a[4])
+            negj = _splat_q(builder, args[5], vw)
+            k = 6
+        else:
+            k = 4
+        if write_mab:
+            va_d, mab_d, f_d, n_d = _arrays(context, builder, signature, args, range(k, k + 4))
+        else:
+            va_d, f_d, n_d = _arrays(context, builder, signature, args, range(k, k + 3))
+        stride = builder.extract_value(context.make_array(a[-1])(context, builder, args[-1]).shape, 0)
         # 8-word blocks over the whole stride, or one block of the first vw words
         nblk = builder.ashr(stride, ir.Constant(_I64, 3)) if vw == 8 else ir.Constant(_I64, 1)
-        negv = _splat_q(builder, args[3], vw)
         ones = ir.Constant(vt, [-1] * vw)
         zeros = ir.Constant(vt, [0] * vw)
         ctpop = _vfn(builder, f"llvm.ctpop.{sfx}", vt, [vt])
@@ -271,19 +293,20 @@ def _flip_planes_codegen(vw):
             off = builder.mul(j, ir.Constant(_I64, vw))
             s = builder.xor(builder.load(ptr(row, off), align=8), negv)
             c = builder.load(ptr(va_d, off), align=8)
-            p0 = p7 = mid = None
+            if pair:  # both flips move a lane the same way (by 2) or cancel: start at plane 1
+                sj = builder.xor(builder.load(ptr(row_j, off), align=8), negj)
+                c = builder.and_(c, builder.xor(builder.xor(s, sj), ones))
+            p = [None] * LOW_PLANES
             for b in range(LOW_PLANES):
                 pp = plane_ptr(off, b)
                 z = builder.load(pp, align=8)
+                if pair and b == 0:
+                    p[0] = z
+                    continue
                 zn = builder.xor(z, c)
                 builder.store(zn, pp, align=8)
                 c = builder.and_(c, builder.xor(z, s))
-                if b == 0:
-                    p0 = zn
-                elif b == LOW_PLANES - 1:
-                    p7 = zn
-                else:
-                    mid = zn if mid is None else builder.or_(mid, zn)
+                p[b] = zn
             f_old = builder.load(ptr(f_d, off), align=8)
             body_end = builder.basic_block
             high = builder.append_basic_block("planes_high")
@@ -304,9 +327,13 @@ def _flip_planes_codegen(vw):
             f = builder.phi(vt)
             f.add_incoming(f_old, body_end)
             f.add_incoming(f_new, high)
-            m = builder.and_(p7, builder.xor(builder.or_(mid, f), ones))
-            builder.store(m, ptr(mary.data, off), align=8)
-            return builder.add(acc, builder.call(ctpop, [builder.and_(m, builder.xor(p0, ones))]))
+            near = _near(builder, p, f, ones)
+            builder.store(near, ptr(n_d, off), align=8)
+            if not write_mab:
+                return acc
+            mset = builder.and_(builder.and_(near, builder.xor(p[2], ones)), p[1])
+            builder.store(mset, ptr(mab_d, off), align=8)
+            return builder.add(acc, builder.call(ctpop, [builder.and_(mset, builder.xor(p[0], ones))]))
 
         acc = _block_loop(builder, nblk, body, vw)
         return builder.call(_vfn(builder, f"llvm.vector.reduce.add.{sfx}", _I64, [vt]), [acc])
@@ -314,54 +341,136 @@ def _flip_planes_codegen(vw):
     return codegen
 
 
-def _flip_planes(typingctx, pl, cbits, i, neg, valid, mab, fb):
-    """Apply one accepted flip to bit-sliced offsets and rebuild the level bitset.
+def _pend_codegen(vw, pair):
+    vt = ir.VectorType(_I64, vw)
+    sfx = f"v{vw}i64"
 
-    All arrays uint64, C-contiguous; ``Wp = len(mab)`` a positive multiple of 8.
+    def codegen(context, builder, signature, args):
+        a = signature.args
+        pl_d = _arrays(context, builder, signature, args, [0])[0]
+        row = _row_ptr(context, builder, a[1], args[1], args[2], a[2])
+        negv = _splat_q(builder, args[3], vw)
+        k = 6 if pair else 4
+        if pair:
+            row_j = _row_ptr(context, builder, a[1], args[1], args[4], a[4])
+            negj = _splat_q(builder, args[5], vw)
+        mab_d, n_d = _arrays(context, builder, signature, args, range(k, k + 2))
+        stride = builder.extract_value(context.make_array(a[k])(context, builder, args[k]).shape, 0)
+        nblk = builder.ashr(stride, ir.Constant(_I64, 3)) if vw == 8 else ir.Constant(_I64, 1)
+        ones = ir.Constant(vt, [-1] * vw)
+        ctpop = _vfn(builder, f"llvm.ctpop.{sfx}", vt, [vt])
 
-    pl : (PLANES * Wp,)
-        Plane b of word k at ``pl[b * Wp + k]``: bit j = bit b of the 16-bit two's
-        complement lane ``U`` of pattern 64 k + j. Updated in place: ``U -= 1`` on the lanes
-        set in ``cbits[i, k] ^ neg``, ``U += 1`` on the other lanes set in ``valid[k]``.
-    cbits : (N, >= Wp), row ``i`` read.
-    valid : (Wp,)
-        Lanes that move (real patterns); the others keep their planes.
-    mab : (Wp,)
-        Out: lanes with ``U in {128, 129}`` (bit 7 set, bits 1-6 and the high byte clear).
-    fb : (Wp,)
-        Lanes whose high byte is not 0; rewritten in the blocks where a low byte wrapped.
+        def sel(mask, x, y):
+            return builder.or_(builder.and_(mask, x), builder.and_(builder.xor(mask, ones), y))
 
-    Returns the number of lanes with ``U == 128``. Ripple carry: ``U + 1 - 2 s`` is
-    ``bit_b ^= c_b`` with ``c_0 = valid``, ``c_{b+1} = c_b & (bit_b ^ s)`` (a borrow where
-    s is set); the high planes are visited only when some ``c_8`` of the block is set.
-    ``flip_planes2`` and ``flip_planes4`` do the same on the first 2 or 4 words only (for
-    W <= 2 or 4: narrower vectors, shorter latency; the other words must be padding).
-    """
-    return _flip_planes_typer(8)(typingctx, pl, cbits, i, neg, valid, mab, fb)
+        def body(j, acc):
+            off = builder.mul(j, ir.Constant(_I64, vw))
+
+            def ld(base):
+                return builder.load(_vq_ptr(builder, base, off, vw), align=8)
+
+            s = builder.xor(ld(row), negv)
+            b0 = ld(pl_d)
+            b1 = builder.load(_vq_ptr(builder, pl_d, builder.add(off, stride), vw), align=8)
+            b2 = builder.load(_vq_ptr(builder, pl_d, builder.add(off, builder.add(stride, stride)), vw), align=8)
+            lset, mset, hset = _window_sets(builder, ld(n_d), b1, b2, ones)
+            if pair:
+                # U moves by -2 (both flips drop it: H -> levels), 0 (M stays) or +2 (L)
+                sj = builder.xor(ld(row_j), negj)
+                m = sel(builder.xor(s, sj), mset, sel(s, hset, lset))
+                at_b = builder.and_(m, builder.xor(b0, ones))  # B = 130 from 132, 130, 128
+            else:
+                # U moves by -1 (s set: 131 and 132 reach the levels) or +1 (129 and 130)
+                m = sel(s, sel(b0, mset, hset), sel(b0, lset, mset))
+                at_b = builder.and_(m, b0)  # B = 130 from 131 or 129
+            builder.store(m, _vq_ptr(builder, mab_d, off, vw), align=8)
+            return builder.add(acc, builder.call(ctpop, [at_b]))
+
+        acc = _block_loop(builder, nblk, body, vw)
+        return builder.call(_vfn(builder, f"llvm.vector.reduce.add.{sfx}", _I64, [vt]), [acc])
+
+    return codegen
 
 
-def _flip_planes2(typingctx, pl, cbits, i, neg, valid, mab, fb):
-    """:func:`flip_planes` on words 0-1 only."""
-    return _flip_planes_typer(2)(typingctx, pl, cbits, i, neg, valid, mab, fb)
+def _planes_typer(vw, pair, codegen, n_arrays, *extra):
+    def typer(typingctx, pl, cbits, i, neg, *rest):
+        scalars = (i, neg) + (tuple(rest[:2]) if pair else ())
+        arrays = (pl,) + tuple(rest[2:] if pair else rest)
+        if len(arrays) != n_arrays or not (all(_is_u64_vec(t) for t in arrays) and _is_cbits(cbits)):
+            return None
+        if any(not isinstance(t, types.Integer) for t in scalars[::2]) or any(t != types.uint64 for t in scalars[1::2]):
+            return None
+        return types.int64(pl, cbits, i, neg, *rest), codegen(vw, pair, *extra)
+
+    return typer
 
 
-def _flip_planes4(typingctx, pl, cbits, i, neg, valid, mab, fb):
-    """:func:`flip_planes` on words 0-3 only."""
-    return _flip_planes_typer(4)(typingctx, pl, cbits, i, neg, valid, mab, fb)
+def _make_intrinsics(name, doc, codegen, pair, arrays, *extra):
+    """The three width variants (8-word blocks, words 0-1, words 0-3) of one intrinsic
+    with explicit parameters ``pl, cbits, i, neg[, j, negj], *arrays`` (Numba's intrinsics
+    take no star-arguments)."""
+    params = ["pl", "cbits", "i", "neg"] + (["j", "negj"] if pair else []) + list(arrays)
+    out = []
+    for vw in (8, 2, 4):
+        ns = {"_t": _planes_typer(vw, pair, codegen, 1 + len(arrays), *extra)}
+        exec(f"def fn(typingctx, {', '.join(params)}):\n    return _t(typingctx, {', '.join(params)})", ns)
+        fn = ns["fn"]
+        fn.__name__ = fn.__qualname__ = name if vw == 8 else f"{name}{vw}"
+        fn.__module__ = __name__
+        fn.__doc__ = doc if vw == 8 else f":func:`{name}` on words 0-{vw - 1} only (W <= {vw})."
+        out.append(intrinsic(fn))
+    return out
 
 
-_flip_planes.__name__ = "flip_planes"
-_flip_planes2.__name__ = "flip_planes2"
-_flip_planes4.__name__ = "flip_planes4"
-flip_planes = intrinsic(_flip_planes)
-flip_planes2 = intrinsic(_flip_planes2)
-flip_planes4 = intrinsic(_flip_planes4)
+flip_planes, flip_planes2, flip_planes4 = _make_intrinsics("flip_planes", """\
+flip_planes(pl, cbits, i, neg, valid, mab, fb, near) -> count at B
+
+Apply one accepted flip to bit-sliced offsets and rebuild the level and window bitsets.
+All arrays uint64, C-contiguous; ``Wp = len(mab)`` a positive multiple of 8.
+
+pl : (PLANES * Wp,)
+    Plane b of word k at ``pl[b * Wp + k]``: bit j = bit b of the 16-bit two's complement
+    lane ``U`` of pattern 64 k + j. Updated in place: ``U -= 1`` on the lanes set in
+    ``cbits[i, k] ^ neg``, ``U += 1`` on the other lanes set in ``valid[k]``.
+cbits : (N, >= Wp), row ``i`` read.
+valid : (Wp,)
+    Lanes that move (real patterns); the others keep their planes.
+mab : (Wp,)
+    Out: lanes at the levels, ``U in {U_B, U_B + 1} = {130, 131}``.
+fb : (Wp,)
+    Lanes whose high byte is not 0; rewritten in the blocks where a low byte wrapped.
+near : (Wp,)
+    Out: the window bitset, U in [128, 135] (see ``U_B``).
+
+Returns the number of lanes with ``U == U_B``. Ripple carry: ``U + 1 - 2 s`` is
+``bit_b ^= c_b`` with ``c_0 = valid``, ``c_{b+1} = c_b & (bit_b ^ s)`` (a borrow where s
+is set); the high planes are visited only when some ``c_8`` of the block is set.
+``flip_planes2`` and ``flip_planes4`` do the same on the first 2 or 4 words only (for
+W <= 2 or 4: narrower vectors, shorter latency; the other words must be padding).""",
+                                                           _apply_codegen, False, ("valid", "mab", "fb", "near"))
+
+pair_planes, pair_planes2, pair_planes4 = _make_intrinsics("pair_planes", """\
+pair_planes(pl, cbits, i, neg, j, negj, valid, mab, fb, near) -> count at B
+
+Apply two accepted flips (rows ``i`` and ``j``, each with its sign word) at once:
+:func:`flip_planes` for ``U += (1 - 2 s_i) + (1 - 2 s_j)``. The sum is -2, 0 or +2, so
+plane 0 keeps its bits and the ripple starts at plane 1 with ``c_1 = valid & ~(s_i ^ s_j)``
+(the lanes both flips move the same way). Same outputs as :func:`flip_planes`.""",
+                                                           _apply_codegen, True, ("valid", "mab", "fb", "near"))
+
+pend_one, pend_one2, pend_one4 = _make_intrinsics("pend_one", """\
+pend_one(pl, cbits, i, neg, mab, near) -> count at B
+
+The level bitset and the count at B *as if* flip ``i`` had been applied, from the window
+bitset and planes 0-2 of the unflipped offsets, without touching them: the flip stays
+pending (the proposals that follow use this ``mab``) until the next accepted flip, and then
+both go in at once. Five loads and one store per word.""", _pend_codegen, False, ("mab", "near"))
 
 
 @intrinsic
 def planes_encode(typingctx, h, base, B, nvalid, pl, off, stride):
     """Write the 16 bit planes of one word: lane j < ``nvalid`` gets
-    ``U = (h[base + j] - B) / 2 + 128`` (an exact integer: ``h - B`` is even), the others 0.
+    ``U = (h[base + j] - B) / 2 + U_B`` (an exact integer: ``h - B`` is even), the others 0.
     Plane b goes to ``pl[off + b * stride]`` (see :func:`flip_planes`)."""
     if not (isinstance(h, types.Array) and h.dtype == types.int16 and h.ndim == 1 and h.layout == "C"):
         return None
@@ -380,7 +489,7 @@ def planes_encode(typingctx, h, base, B, nvalid, pl, off, stride):
         bv = builder.shuffle_vector(
             builder.insert_element(ir.Constant(v32, ir.Undefined), builder.trunc(b_v, _I32), ir.Constant(_I32, 0)),
             ir.Constant(v32, ir.Undefined), ir.Constant(ir.VectorType(_I32, 64), [0] * 64))
-        u = builder.add(builder.ashr(builder.sub(hv, bv), ir.Constant(v32, [1] * 64)), ir.Constant(v32, [128] * 64))
+        u = builder.add(builder.ashr(builder.sub(hv, bv), ir.Constant(v32, [1] * 64)), ir.Constant(v32, [U_B] * 64))
         u = builder.trunc(u, _V16)
         lane = ir.Constant(_V16, list(range(64)))
         u = builder.select(builder.icmp_signed("<", lane, _splat16(builder, nv_v)), u, ir.Constant(_V16, [0] * 64))
@@ -397,7 +506,7 @@ def planes_encode(typingctx, h, base, B, nvalid, pl, off, stride):
 @intrinsic
 def planes_decode(typingctx, pl, off, stride, h, base, B, nvalid):
     """Inverse of :func:`planes_encode` on lanes j < ``nvalid``:
-    ``h[base + j] = B + 2 (U - 128)``; the other lanes of ``h`` are left as they are."""
+    ``h[base + j] = B + 2 (U - U_B)``; the other lanes of ``h`` are left as they are."""
     if not (isinstance(h, types.Array) and h.dtype == types.int16 and h.ndim == 1 and h.layout == "C"):
         return None
     if not _is_u64_vec(pl) or not all(isinstance(t, types.Integer) for t in (base, B, nvalid, off, stride)):
@@ -416,7 +525,7 @@ def planes_decode(typingctx, pl, off, stride, h, base, B, nvalid):
             weight = ir.Constant(_V16, [_bitval16(b)] * 64)
             u = builder.add(u, builder.select(builder.bitcast(word, _M64), weight, zero))
         two = ir.Constant(_V16, [2] * 64)
-        hn = builder.add(_splat16(builder, b_v), builder.mul(builder.sub(u, ir.Constant(_V16, [128] * 64)), two))
+        hn = builder.add(_splat16(builder, b_v), builder.mul(builder.sub(u, ir.Constant(_V16, [U_B] * 64)), two))
         vptr = builder.bitcast(builder.gep(h_d, [base_v]), _V16.as_pointer())
         old = builder.load(vptr, align=2)
         lane = ir.Constant(_V16, list(range(64)))

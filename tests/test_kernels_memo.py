@@ -226,12 +226,12 @@ def test_row_widths_match_reference(n, alpha):
 
 def test_bit_sliced_fields_exact_when_the_low_byte_wraps():
     """kappa = -5 puts B five standard deviations below the typical field, so the offsets
-    ``(h - B) / 2 + 128`` of many patterns cross 255 / 256 during the run."""
+    ``(h - B) / 2 + U_B`` of many patterns cross 255 / 256 during the run."""
     inst = sn.make_perceptron(1501, 0.2, kappa=-5.0, rng=8)
     C = 2
     w0, states = _start(inst, C, 5)
     lay = E.layout(inst)
-    u = (inst.fields(w0) - lay.B) // 2 + 128
+    u = (inst.fields(w0) - lay.B) // 2 + K.U_B
     assert (u > 255).any() and (u <= 255).any()
     eng = E.Engine(inst, w0, states, "errors")
     _check_bits(inst, eng, w0, states, np.array([[1.0, INF, 0.5], [INF, 0.2, INF]]), False)
@@ -273,9 +273,10 @@ def _planes_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb, out_
     mab = np.zeros(Wp, np.uint64)
     fb = np.zeros(Wp, np.uint64)
     valid = np.zeros(Wp, np.uint64)
-    out_nb[0] = K._planes_init(h, B, P, W, Wp, pl, mab, fb, valid)
+    near = np.zeros(Wp, np.uint64)
+    out_nb[0] = K._planes_init(h, B, P, W, Wp, pl, mab, fb, valid, near)
     for t in range(rows.shape[0]):
-        out_nb[t + 1] = K._flip_ab(pl, cbits, rows[t], negs[t], valid, mab, fb, width)
+        out_nb[t + 1] = K._flip_ab(pl, cbits, rows[t], negs[t], valid, mab, fb, near, width)
         hh = h.copy()
         K._planes_to_fields(pl, Wp, hh, B, P, W)
         out_h[t] = hh
@@ -317,12 +318,12 @@ def test_flip_planes_is_an_exact_field_update(P, width):
     ref = h[:P].astype(np.int64)
     assert out_nb[0] == np.count_nonzero(ref == B)
     bits = np.unpackbits(cbits.view(np.uint8), bitorder="little").reshape(5, 64 * Wp)[:, :P]
-    far = ((ref - B) // 2 + 128 < 0) | ((ref - B) // 2 + 128 > 255)
+    far = ((ref - B) // 2 + K.U_B < 0) | ((ref - B) // 2 + K.U_B > 255)
     crossings = 0
     for t in range(T):
         down = bits[rows[t]] == (1 if negs[t] == 0 else 0)
         ref = ref + np.where(down, -2, 2)
-        u = (ref - B) // 2 + 128
+        u = (ref - B) // 2 + K.U_B
         crossings += np.count_nonzero(far != ((u < 0) | (u > 255)))
         far = (u < 0) | (u > 255)
         assert np.array_equal(out_h[t, :P], ref)
@@ -331,6 +332,77 @@ def test_flip_planes_is_an_exact_field_update(P, width):
         assert out_nb[t + 1] == np.count_nonzero(ref == B)
         assert np.array_equal(out_f[t], bitset((u < 0) | (u > 255)))
     assert crossings > 20  # lanes did wrap their low byte, both ways
+
+
+@numba.njit
+def _pairs_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb):
+    """The kernel's finite-beta pattern: odd steps pend a flip, even steps apply both."""
+    Wp = (W + 7) & ~7
+    pl = np.zeros(K.PLANES * Wp, np.uint64)
+    mab = np.zeros(Wp, np.uint64)
+    fb = np.zeros(Wp, np.uint64)
+    valid = np.zeros(Wp, np.uint64)
+    near = np.zeros(Wp, np.uint64)
+    out_nb[0] = K._planes_init(h, B, P, W, Wp, pl, mab, fb, valid, near)
+    for t in range(rows.shape[0]):
+        if t % 2 == 0:
+            out_nb[t + 1] = K._pend_one_ab(pl, cbits, rows[t], negs[t], mab, near, width)
+        else:
+            out_nb[t + 1] = K._pair_ab(pl, cbits, rows[t - 1], negs[t - 1], rows[t], negs[t], valid, mab, fb, near,
+                                       width)
+        hh = h.copy()
+        K._planes_to_fields(pl, Wp, hh, B, P, W)
+        out_h[t] = hh
+        out_m[t] = mab
+
+
+@pytest.mark.parametrize("P, width", [(150, 8), (700, 8), (100, 2), (100, 8), (230, 4)])
+def test_pending_and_paired_flips_are_exact(P, width):
+    """``pend_one`` (level bitset and count at B as if the flip were applied, planes
+    untouched) then ``pair_planes`` (both flips at once, plane 0 unchanged), repeated, on the
+    same fields as above, against integer arithmetic: after a pending flip the planes still
+    hold the old fields and mab / nb those of the new ones; after a pair both agree. Rows
+    repeat, so some pairs flip one site twice (no lane moves)."""
+    gen = np.random.default_rng(11)
+    W = -(-P // 64)
+    Wp = -(-W // 8) * 8
+    B = 5
+    g = np.concatenate([gen.integers(-4, 4, P // 2), gen.integers(-140, -115, P // 8),
+                        gen.integers(110, 135, P // 8), gen.integers(-600, 600, P - P // 2 - 2 * (P // 8))])
+    h = np.full(64 * W, K.SENTINEL, np.int16)
+    h[:P] = B + 2 * gen.permutation(g)
+    cbits = gen.integers(0, 2**63, size=(3, Wp), dtype=np.int64).view(np.uint64)
+    cbits[:, W:] = 0
+    T = 400
+    rows = gen.integers(0, 3, T)
+    negs = np.where(gen.random(T) < 0.5, np.uint64(0), np.uint64(2**64 - 1)).astype(np.uint64)
+    out_h = np.zeros((T, 64 * W), np.int16)
+    out_m = np.zeros((T, Wp), np.uint64)
+    out_nb = np.zeros(T + 1, np.int64)
+    _pairs_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb)
+
+    def bitset(mask):
+        words = np.zeros(Wp, np.uint64)
+        for mu in np.flatnonzero(mask):
+            words[mu // 64] |= np.uint64(1) << np.uint64(mu % 64)
+        return words
+
+    bits = np.unpackbits(cbits.view(np.uint8), bitorder="little").reshape(3, 64 * Wp)[:, :P]
+    ref = h[:P].astype(np.int64)
+    assert out_nb[0] == np.count_nonzero(ref == B)
+    applied = ref
+    cancelled = 0
+    for t in range(T):
+        down = bits[rows[t]] == (1 if negs[t] == 0 else 0)
+        ref = ref + np.where(down, -2, 2)
+        if t % 2 == 1:
+            applied = ref
+            cancelled += rows[t] == rows[t - 1] and negs[t] != negs[t - 1]
+        assert np.array_equal(out_h[t, :P], applied)  # pending flips are not in the planes
+        assert np.all(out_h[t, P:] == K.SENTINEL)
+        assert np.array_equal(out_m[t], bitset((ref == B) | (ref == B + 2)))
+        assert out_nb[t + 1] == np.count_nonzero(ref == B)
+    assert cancelled > 0
 
 
 @numba.njit

@@ -16,9 +16,11 @@ so results do not depend on the thread count):
 
     P/64 words per proposal (DESIGN.md section 4). The errors energy uses the second form:
     one bitset and one count. Inside a call its fields are bit-sliced, 16 uint64 planes per
-    64 patterns, offset so that the levels are 128 and 129: an accepted flip is a ripple
+    64 patterns, offset so that the levels are 130 and 131: an accepted flip is a ripple
     carry of 64-bit logic on the 8 low planes, 512 patterns per vector step, and yields the
-    bitset and the count directly (:func:`spinglass_nets._numba.flip_planes`); the int16
+    bitset and the count directly (:func:`spinglass_nets._numba.flip_planes`); at finite
+    beta accepted flips go in two at a time (:func:`spinglass_nets._numba.pair_planes`,
+    :func:`spinglass_nets._numba.pend_one`); the int16
     fields are written back at the end of the call. The linear energy uses int16 fields and
     the bitsets LA, LB and ``V = {h <= B}`` (:func:`_delta_linear`, one <64 x i16> vector
     step per word on a flip, :func:`spinglass_nets._numba.flip_word16`). Every cache equals
@@ -53,7 +55,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import LOW_PLANES, PLANES, delta_planes, flip_planes, flip_planes2, flip_planes4, flip_word16, njit
+from .._numba import LOW_PLANES, PLANES, U_B, delta_planes, flip_planes, flip_planes2, flip_planes4, flip_word16, njit
+from .._numba import pair_planes, pair_planes2, pair_planes4, pend_one, pend_one2, pend_one4
 from .._numba import planes_decode, planes_encode, popcount64, prefetch_row
 from .._rng import draw_below, u64_to_unit, xoshiro_next
 
@@ -222,10 +225,11 @@ def _memo_clear(memo, nmark):
 
 
 @njit(inline="always")
-def _planes_init(h, B, P, W, Wp, pl, mab, fb, valid):
-    """Bit-sliced offsets ``U = (h - B) / 2 + 128`` from the exact fields (padding lanes: 0,
-    frozen), the far bitset ``fb`` (U outside [0, 255]), the level bitset ``mab`` (h at A or
-    B) and the count at B; words W..Wp-1 are all padding."""
+def _planes_init(h, B, P, W, Wp, pl, mab, fb, valid, near):
+    """Bit-sliced offsets ``U = (h - B) / 2 + U_B`` from the exact fields (padding lanes: 0,
+    frozen), the far bitset ``fb`` (U outside [0, 255]), the window bitset ``near`` (U in
+    [128, 135], see ``_numba.U_B``), the level bitset ``mab`` (h at A or B: U = 130 or 131)
+    and the count at B; words W..Wp-1 are all padding."""
     full = np.uint64(0xFFFFFFFFFFFFFFFF)
     for k in range(Wp):
         nval = min(max(P - 64 * k, 0), 64)
@@ -241,12 +245,16 @@ def _planes_init(h, B, P, W, Wp, pl, mab, fb, valid):
         for b in range(LOW_PLANES, PLANES):
             f |= pl[b * Wp + k]
         mid = np.uint64(0)
-        for b in range(1, LOW_PLANES - 1):
+        for b in range(3, LOW_PLANES - 1):
             mid |= pl[b * Wp + k]
-        m = pl[(LOW_PLANES - 1) * Wp + k] & ~(mid | f)
+        nr = pl[(LOW_PLANES - 1) * Wp + k] & ~(mid | f)
+        b0 = pl[k]
+        b1 = pl[Wp + k]
+        b2 = pl[2 * Wp + k]
         fb[k] = f
-        mab[k] = m
-        nb += np.int64(popcount64(m & ~pl[k]))
+        near[k] = nr
+        mab[k] = nr & ~b2 & b1
+        nb += np.int64(popcount64(mab[k] & ~b0))
     return nb
 
 
@@ -285,15 +293,35 @@ def _delta_ab(cbits, i, neg, mab, width):
 
 
 @njit(inline="always")
-def _flip_ab(pl, cbits, i, neg, valid, mab, fb, width):
+def _flip_ab(pl, cbits, i, neg, valid, mab, fb, near, width):
     """:func:`~spinglass_nets._numba.flip_planes` with vectors no wider than the words in
     use (``width`` 2 or 4, from W; else 8-word blocks): a short update keeps its latency
-    short."""
+    short. ``near``: the window bitset (``_numba.U_B``)."""
     if width == 2:
-        return flip_planes2(pl, cbits, i, neg, valid, mab, fb)
+        return flip_planes2(pl, cbits, i, neg, valid, mab, fb, near)
     if width == 4:
-        return flip_planes4(pl, cbits, i, neg, valid, mab, fb)
-    return flip_planes(pl, cbits, i, neg, valid, mab, fb)
+        return flip_planes4(pl, cbits, i, neg, valid, mab, fb, near)
+    return flip_planes(pl, cbits, i, neg, valid, mab, fb, near)
+
+
+@njit(inline="always")
+def _pair_ab(pl, cbits, i, neg, j, negj, valid, mab, fb, near, width):
+    """:func:`~spinglass_nets._numba.pair_planes` sized as :func:`_flip_ab`."""
+    if width == 2:
+        return pair_planes2(pl, cbits, i, neg, j, negj, valid, mab, fb, near)
+    if width == 4:
+        return pair_planes4(pl, cbits, i, neg, j, negj, valid, mab, fb, near)
+    return pair_planes(pl, cbits, i, neg, j, negj, valid, mab, fb, near)
+
+
+@njit(inline="always")
+def _pend_one_ab(pl, cbits, i, neg, mab, near, width):
+    """:func:`~spinglass_nets._numba.pend_one` sized as :func:`_flip_ab`."""
+    if width == 2:
+        return pend_one2(pl, cbits, i, neg, mab, near)
+    if width == 4:
+        return pend_one4(pl, cbits, i, neg, mab, near)
+    return pend_one(pl, cbits, i, neg, mab, near)
 
 
 @njit(inline="always")
@@ -322,7 +350,7 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
                        full, zero, pf):
     """The sweeps of chain ``c``, errors energy (see :func:`_metropolis_bits_chain`).
 
-    Inside the call the fields live as bit-sliced offsets ``U = (h - B) / 2 + 128``
+    Inside the call the fields live as bit-sliced offsets ``U = (h - B) / 2 + U_B``
     (:func:`spinglass_nets._numba.flip_planes`), exact for every field, and are written back
     to ``h`` at the end. dE needs one bitset, ``mab = {h in (A, B)}``, and the count ``nb``
     at B: ``dE = popcount(mab & S_i) - nb`` (a pattern at A in S becomes violated; one at B
@@ -340,13 +368,14 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
     # One 64-byte aligned scratch block per call: planes, level bits, far bits, valid lanes
     # (views made once here, not per proposal).
     Wp = (W + 7) & ~7
-    buf = np.empty((PLANES + 3) * Wp + 8, dtype=np.uint64)
+    buf = np.empty((PLANES + 4) * Wp + 8, dtype=np.uint64)
     o = np.int64(((-buf.ctypes.data) & 63) >> 3)
     pl = buf[o:o + PLANES * Wp]
     mab = buf[o + PLANES * Wp:o + (PLANES + 1) * Wp]
     fb = buf[o + (PLANES + 1) * Wp:o + (PLANES + 2) * Wp]
     valid = buf[o + (PLANES + 2) * Wp:o + (PLANES + 3) * Wp]
-    nb = _planes_init(hc, B, P, W, Wp, pl, mab, fb, valid)
+    near = buf[o + (PLANES + 3) * Wp:o + (PLANES + 4) * Wp]
+    nb = _planes_init(hc, B, P, W, Wp, pl, mab, fb, valid, near)
     width = 2 if W <= 2 else (4 if W <= 4 else (16 if W <= 16 else 8))  # see _delta_ab, _flip_ab
     memo = np.zeros((N + 63) >> 6, dtype=np.uint64)
     nmark = np.int64(0)
@@ -367,6 +396,12 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
             # (:func:`_delta_ab`, :func:`_flip_ab`). Written out here rather than in a
             # helper: array arguments of an inlined helper cost reference-count updates.
             acc0 = acc
+            # Accepted flips go into the planes in pairs: the first one only rewrites mab and
+            # nb (:func:`_pend_one_ab`, from the window bitset ``near``), the second applies
+            # both; one left over at the end of the sweep is applied alone.
+            pend = False  # an accepted flip not yet in the planes (mab and nb include it)
+            pi = np.int64(0)
+            pneg = zero
             for _ in range(N):
                 i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
                 if pf:
@@ -401,9 +436,19 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
                 s3 = t3 if need else s3
                 if accept:
                     nv += de
-                    nb = _flip_ab(pl, cbits, i, neg, valid, mab, fb, width)
+                    if pend:
+                        # two accepted flips into the planes at once: each lane moves by
+                        # -2, 0 or +2, so plane 0 is not rewritten (:func:`_pair_ab`)
+                        nb = _pair_ab(pl, cbits, pi, pneg, i, neg, valid, mab, fb, near, width)
+                    else:
+                        nb = _pend_one_ab(pl, cbits, i, neg, mab, near, width)
+                        pi = i
+                        pneg = neg
+                    pend = not pend
                     wc[i] = -wi
                     acc += 1
+            if pend:
+                nb = _flip_ab(pl, cbits, pi, pneg, valid, mab, fb, near, width)
             if acc != acc0:
                 nmark = _memo_clear(memo, nmark)
             continue
@@ -434,7 +479,7 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
                 accept = de <= 0  # beta = inf here: dE > 0 is rejected without a draw
             if accept:
                 nv += de
-                nb = _flip_ab(pl, cbits, i, neg, valid, mab, fb, width)
+                nb = _flip_ab(pl, cbits, i, neg, valid, mab, fb, near, width)
                 wc[i] = -wi
                 acc += 1
                 nmark = _memo_clear(memo, nmark)
