@@ -13,6 +13,8 @@ def add_parser(sub):
     q.add_argument("--method", choices=["fbp", "rbp", "sbpi", "cpr", "edmc", "anneal", "tempering", "replicated"],
                    default="fbp")
     q.add_argument("--time-limit", type=_float, default=None, help="seconds")
+    q.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="what --time-limit and the reported seconds count: wall-clock or CPU seconds of the process")
     q.add_argument("--seed", type=_nonneg_int, default=None)
     q.add_argument("--sweeps", type=_positive_int, default=None, help="Monte Carlo methods: sweep budget")
     q.add_argument("--chains", type=_positive_int, default=None, help="Monte Carlo methods: chains")
@@ -55,12 +57,13 @@ def handler(args):
             opts["n_chains"] = args.chains
     elif args.sweeps is not None or args.chains is not None:
         raise ValueError(f"--sweeps/--chains apply to Monte Carlo methods, not {args.method!r}")
-    res = solve(inst, args.method, time_limit=args.time_limit, rng=args.seed, **opts)
+    res = solve(inst, args.method, time_limit=args.time_limit, clock=args.clock, rng=args.seed, **opts)
     name = None
     if not args.no_save:
         name = args.save or f"solve_{args.method}"
         arrays = {"w": res.w, **{f"history_{k}": np.asarray(v) for k, v in res.history.items()}}
-        params = {"method": args.method, "seed": args.seed, "time_limit": args.time_limit, "solved": res.solved,
+        params = {"method": args.method, "seed": args.seed, "time_limit": args.time_limit, "clock": args.clock,
+                  "solved": res.solved,
                   "energy": res.energy, "seconds": res.seconds, "iterations": res.iterations, "stop": res.stop,
                   "options": res.params}
         write_analysis(args.file, name, arrays, params, overwrite=args.overwrite)

@@ -93,3 +93,68 @@ def test_replicated_returns_the_centre_when_it_is_a_solution():
         solve(inst, "replicated", rng=0, n_sweeps=300, form="traced", wait_for_centre=True)
     with pytest.raises(ValueError, match="wait_for_centre='yes' must be True or False"):
         solve(inst, "replicated", rng=0, n_sweeps=300, wait_for_centre="yes")
+
+
+# --------------------------------------------------------------- the clock of time_limit
+class _FakeClock:
+    """A clock that advances one second per reading."""
+
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        self.t += 1.0
+        return self.t
+
+
+@pytest.mark.parametrize("method", sn._solve.METHODS)
+def test_clock_cpu_budgets_every_method(method, monkeypatch):
+    """``clock="cpu"`` makes every method read the CPU-time clock for its deadline and its
+    reported seconds (the clock is replaced by one that advances a second per reading, so a
+    3 s budget ends the run after a few checks), and is recorded in ``params``. Above the
+    capacity nothing can solve the instance, so only the clock can stop the run early."""
+    from spinglass_nets.solvers import result
+
+    fake = _FakeClock()
+    monkeypatch.setitem(result.CLOCKS, "cpu", fake)
+    inst = sn.make_perceptron(61, 1.2, rng=3)
+    opts = {"max_sweeps": 1000} if method == "edmc" else {}
+    r = solve(inst, method, time_limit=3.0, clock="cpu", rng=0, **opts)
+    assert r.stop == "time_limit" and not r.solved
+    assert 3.0 < r.seconds <= 10.0 and r.seconds == int(r.seconds)  # counted in fake seconds
+    assert r.params["clock"] == "cpu"
+    assert fake.t < 20
+
+
+def test_clock_wall_is_the_default_and_bad_clocks_are_refused(monkeypatch):
+    from spinglass_nets.bp import bp
+    from spinglass_nets.solvers import result
+
+    fake = _FakeClock()
+    monkeypatch.setitem(result.CLOCKS, "wall", fake)
+    inst = sn.make_perceptron(61, 1.2, rng=3)
+    r = solve(inst, "sbpi", time_limit=3.0, rng=0)
+    assert r.stop == "time_limit" and r.params["clock"] == "wall" and r.seconds == int(r.seconds)
+    b = bp(inst, time_limit=2.0, clock="wall", max_iter=10**6, tol=1e-300)
+    assert not b.converged and b.iterations <= 3 and b.seconds == int(b.seconds)
+    for bad in ("gpu", None, 1, "CPU"):
+        with pytest.raises(ValueError, match=r"clock=.* is not allowed; choose 'wall' or 'cpu'"):
+            solve(inst, "fbp", clock=bad)
+
+
+def test_cli_solve_clock(tmp_path, capsys):
+    import json
+
+    from spinglass_nets.cli import main
+    from spinglass_nets.store import write_instance
+
+    path = write_instance(tmp_path / "s.h5", sn.make_perceptron(61, 0.3, rng=1))
+    assert main(["solve", str(path), "--method", "sbpi", "--seed", "0", "--time-limit", "30", "--clock", "cpu",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["solved"] and out["params"]["clock"] == "cpu"
+    before = path.read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        main(["solve", str(path), "--clock", "gpu"])
+    assert exc.value.code == 2 and "--clock" in capsys.readouterr().err
+    assert path.read_bytes() == before

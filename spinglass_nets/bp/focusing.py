@@ -9,11 +9,10 @@ the check is fused into the forward pass over the patterns, so it is free).
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
-from ..solvers.result import SolveResult, check_time_limit, finish
+from ..solvers.result import SolveResult, check_clock, check_time_limit, finish
 from . import _kernels as K
 from .core import _FastState, _State, _check_float, _check_int, check_instance, log_eps_of, resolve_method
 from .protocols import as_protocol, standard_reinforcement
@@ -101,19 +100,20 @@ def _iterate_checked(state, instance, thr, log_eps, damping, tracker, k):
     return d, e
 
 
-def _start(instance, method, time_limit, rng, fused, parallel):
+def _start(instance, method, time_limit, rng, fused, parallel, now):
     """Common start of the BP solvers: resolve the method, compile (before the clock), start
-    the clock and the messages. Returns (method, t0, deadline, state, threshold, tracker)."""
+    the clock ``now`` and the messages. Returns (method, t0, deadline, state, threshold,
+    tracker)."""
     method = resolve_method(method, instance)
     _compile_first(instance, method, fused, parallel)
-    t0 = time.perf_counter()
+    t0 = now()
     deadline = None if time_limit is None else t0 + time_limit
     state = make_state(instance, method, rng, fused, parallel)
     return method, t0, deadline, state, _threshold(instance, state), _Tracker(instance.n)
 
 
 def focusing_bp(instance, *, protocol=None, max_iter=100, tol=1e-3, damping=0.8, method="auto",
-                time_limit=None, rng=None, fused=True, parallel=False) -> SolveResult:
+                time_limit=None, clock="wall", rng=None, fused=True, parallel=False) -> SolveResult:
     """Focusing BP (Baldassi et al., PNAS 113, E7655 (2016), SI Eqs. for fBP).
 
     BP on y replicas coupled to a centre reduces, for symmetric replicas, to BP on one copy
@@ -145,6 +145,9 @@ def focusing_bp(instance, *, protocol=None, max_iter=100, tol=1e-3, damping=0.8,
     time_limit : float, optional
         Seconds of solving; the one-off Numba compilation of the first call in a process is
         done before the clock starts.
+    clock : {"wall", "cpu"}
+        What ``time_limit`` and ``seconds`` count: wall-clock seconds or CPU seconds of the
+        process (:func:`spinglass_nets.solvers.result.check_clock`).
     rng : None, int, SeedSequence or Generator
         Seeds the initial messages.
     fused : bool
@@ -168,7 +171,8 @@ def focusing_bp(instance, *, protocol=None, max_iter=100, tol=1e-3, damping=0.8,
     tol = _check_float("tol", tol, 0.0, math.inf, lo_open=True)
     damping = _check_float("damping", damping, 0.0, 1.0, hi_open=True)
     time_limit = check_time_limit(time_limit)
-    method, t0, deadline, state, thr, tracker = _start(instance, method, time_limit, rng, fused, parallel)
+    now = check_clock(clock)
+    method, t0, deadline, state, thr, tracker = _start(instance, method, time_limit, rng, fused, parallel, now)
     stop = "protocol_end"
     it = 0
     for k, (gamma, y, beta) in enumerate(protocol):
@@ -181,7 +185,7 @@ def focusing_bp(instance, *, protocol=None, max_iter=100, tol=1e-3, damping=0.8,
             if e == 0:
                 stop = "solved"
                 break
-            if deadline is not None and time.perf_counter() > deadline:
+            if deadline is not None and now() > deadline:
                 stop = "time_limit"
                 break
             if d < tol:
@@ -189,13 +193,14 @@ def focusing_bp(instance, *, protocol=None, max_iter=100, tol=1e-3, damping=0.8,
         if stop != "protocol_end":
             break
     params = {"protocol": protocol.to_dict(), "max_iter": max_iter, "tol": tol, "damping": damping,
-              "method": method, "time_limit": time_limit, "fused": isinstance(state, _FastState),
+              "method": method, "time_limit": time_limit, "clock": clock, "fused": isinstance(state, _FastState),
               "parallel": bool(parallel)}
-    return finish(instance, tracker.best_w, time.perf_counter() - t0, it, tracker.history(), "fbp", params, stop)
+    return finish(instance, tracker.best_w, now() - t0, it, tracker.history(), "fbp", params, stop)
 
 
 def reinforced_bp(instance, *, rate=0.01, rho0=0.0, max_iter=2000, damping=0.5, beta=math.inf,
-                  method="auto", time_limit=None, rng=None, fused=True, parallel=False) -> SolveResult:
+                  method="auto", time_limit=None, clock="wall", rng=None, fused=True,
+                  parallel=False) -> SolveResult:
     """Reinforced BP (Braunstein and Zecchina, PRL 96, 030201 (2006), Eq. (5), in its
     deterministic form): at iteration t each weight gets the external field
     ``rho_t * h_i(t-1)``, ``h_i(t-1)`` its previous total field (patterns + reinforcement), so
@@ -214,7 +219,7 @@ def reinforced_bp(instance, *, rate=0.01, rho0=0.0, max_iter=2000, damping=0.5, 
     damping : float in [0, 1)
     beta : float
         Inverse temperature of the constraints (inf: hard).
-    method, time_limit, rng, fused, parallel
+    method, time_limit, clock, rng, fused, parallel
         As in :func:`focusing_bp`.
 
     Returns
@@ -230,7 +235,8 @@ def reinforced_bp(instance, *, rate=0.01, rho0=0.0, max_iter=2000, damping=0.5, 
     damping = _check_float("damping", damping, 0.0, 1.0, hi_open=True)
     log_eps = log_eps_of(beta)
     time_limit = check_time_limit(time_limit)
-    method, t0, deadline, state, thr, tracker = _start(instance, method, time_limit, rng, fused, parallel)
+    now = check_clock(clock)
+    method, t0, deadline, state, thr, tracker = _start(instance, method, time_limit, rng, fused, parallel, now)
     stop = "max_iter"
     it = 0
     still = 0
@@ -243,7 +249,7 @@ def reinforced_bp(instance, *, rate=0.01, rho0=0.0, max_iter=2000, damping=0.5, 
         if e == 0:
             stop = "solved"
             break
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and now() > deadline:
             stop = "time_limit"
             break
         # fully polarised on a configuration with errors: nothing will move again
@@ -252,6 +258,6 @@ def reinforced_bp(instance, *, rate=0.01, rho0=0.0, max_iter=2000, damping=0.5, 
             stop = "stalled"
             break
     params = {"rate": rate, "rho0": rho0, "max_iter": max_iter, "damping": damping, "beta": float(beta),
-              "method": method, "time_limit": time_limit, "fused": isinstance(state, _FastState),
+              "method": method, "time_limit": time_limit, "clock": clock, "fused": isinstance(state, _FastState),
               "parallel": bool(parallel)}
-    return finish(instance, tracker.best_w, time.perf_counter() - t0, it, tracker.history(), "rbp", params, stop)
+    return finish(instance, tracker.best_w, now() - t0, it, tracker.history(), "rbp", params, stop)

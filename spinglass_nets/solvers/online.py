@@ -9,13 +9,12 @@ epoch, O(P N) work each) so that ``time_limit`` is honoured between epochs.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
 from .._rng import as_seed_sequence, chain_states
 from . import _kernels as K
-from .result import SolveResult, check_time_limit, finish
+from .result import SolveResult, check_clock, check_time_limit, finish
 
 
 def _check_instance(instance):
@@ -70,7 +69,7 @@ def _setup(instance, h_max, rng):
     return c, thr, hidden, w, state, order
 
 
-def _run(kernel, name, instance, param, theta_m, h_max, max_epochs, time_limit, rng, params):
+def _run(kernel, name, instance, param, theta_m, h_max, max_epochs, time_limit, clock, rng, params):
     _check_instance(instance)
     max_epochs = _check_int("max_epochs", max_epochs, 1)
     h_max = _check_int("h_max", h_max, 1)
@@ -78,7 +77,8 @@ def _run(kernel, name, instance, param, theta_m, h_max, max_epochs, time_limit, 
         raise ValueError(f"h_max={h_max} must be odd (hidden states are odd integers)")
     theta_m = _check_nonneg("theta_m", theta_m)
     time_limit = check_time_limit(time_limit)
-    t0 = time.perf_counter()
+    now = check_clock(clock)
+    t0 = now()
     deadline = None if time_limit is None else t0 + time_limit
     c, thr, hidden, w, state, order = _setup(instance, h_max, rng)
     binary = instance.patterns == "binary"
@@ -99,13 +99,13 @@ def _run(kernel, name, instance, param, theta_m, h_max, max_epochs, time_limit, 
             if full == 0:
                 stop = "solved"
                 break
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and now() > deadline:
             stop = "time_limit"
             break
     if best_e is None or K.count_errors(c, binary, thr, w) <= best_e:
         best_w = w.copy()
-    params = dict(params, theta_m=theta_m, h_max=h_max, max_epochs=max_epochs, time_limit=time_limit)
-    return finish(instance, best_w, time.perf_counter() - t0, epochs, {"errors": np.asarray(errors, dtype=np.int64)},
+    params = dict(params, theta_m=theta_m, h_max=h_max, max_epochs=max_epochs, time_limit=time_limit, clock=clock)
+    return finish(instance, best_w, now() - t0, epochs, {"errors": np.asarray(errors, dtype=np.int64)},
                   name, params, stop)
 
 
@@ -119,7 +119,8 @@ def default_h_max(n: int) -> int:
     return h if h % 2 else h + 1
 
 
-def sbpi(instance, *, max_epochs=1000, theta_m=None, p_s=0.3, h_max=None, time_limit=None, rng=None) -> SolveResult:
+def sbpi(instance, *, max_epochs=1000, theta_m=None, p_s=0.3, h_max=None, time_limit=None, clock="wall",
+         rng=None) -> SolveResult:
     """SBPI: stochastic BP-inspired online learning (Baldassi, Braunstein, Brunel and
     Zecchina, PNAS 104, 11079 (2007)); kernel :func:`~._kernels.sbpi_epoch`.
 
@@ -138,6 +139,9 @@ def sbpi(instance, *, max_epochs=1000, theta_m=None, p_s=0.3, h_max=None, time_l
         Odd bound on ``|h_i|``; default :func:`default_h_max`.
     time_limit : float, optional
         Seconds (checked between epochs).
+    clock : {"wall", "cpu"}
+        What ``time_limit`` and ``seconds`` count: wall-clock seconds or CPU seconds of the
+        process (:func:`spinglass_nets.solvers.result.check_clock`).
     rng : None, int, SeedSequence or Generator
 
     Returns
@@ -150,10 +154,11 @@ def sbpi(instance, *, max_epochs=1000, theta_m=None, p_s=0.3, h_max=None, time_l
     theta_m = (2.0 if instance.patterns == "binary" else math.sqrt(instance.n) / 4) if theta_m is None else theta_m
     h_max = default_h_max(instance.n) if h_max is None else h_max
     p_s = _check_prob("p_s", p_s)
-    return _run(K.sbpi_epoch, "sbpi", instance, p_s, theta_m, h_max, max_epochs, time_limit, rng, {"p_s": p_s})
+    return _run(K.sbpi_epoch, "sbpi", instance, p_s, theta_m, h_max, max_epochs, time_limit, clock, rng, {"p_s": p_s})
 
 
-def cpr(instance, *, max_epochs=1000, p_r=None, theta_m=None, h_max=None, time_limit=None, rng=None) -> SolveResult:
+def cpr(instance, *, max_epochs=1000, p_r=None, theta_m=None, h_max=None, time_limit=None, clock="wall",
+        rng=None) -> SolveResult:
     """CP+R: clipped perceptron with stochastic reinforcement (Baldassi, J. Stat. Phys. 136,
     902 (2009)); kernel :func:`~._kernels.cpr_epoch`.
 
@@ -172,7 +177,7 @@ def cpr(instance, *, max_epochs=1000, p_r=None, theta_m=None, h_max=None, time_l
         alpha >= 0.6 (measured at N = 1001).
     h_max : int, optional
         Odd bound on ``|h_i|``; default the odd integer nearest ``4 sqrt(N)``.
-    time_limit, rng
+    time_limit, clock, rng
         As in :func:`sbpi`.
 
     Returns
@@ -187,4 +192,4 @@ def cpr(instance, *, max_epochs=1000, p_r=None, theta_m=None, h_max=None, time_l
     if h_max is None:
         h_max = max(3, int(round(4.0 * root_n)))
         h_max += 1 - h_max % 2
-    return _run(K.cpr_epoch, "cpr", instance, p_r, theta_m, h_max, max_epochs, time_limit, rng, {"p_r": p_r})
+    return _run(K.cpr_epoch, "cpr", instance, p_r, theta_m, h_max, max_epochs, time_limit, clock, rng, {"p_r": p_r})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,18 @@ def finish(instance, w, t_seconds, iterations, history, method, params, stop) ->
     hist = {k: np.asarray(v) for k, v in history.items()}
     return SolveResult(w=w, solved=solved, energy=energy, seconds=float(t_seconds), iterations=int(iterations),
                        history=hist, method=method, params=params, stop=stop)
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def check_clock(clock):
+    """The timer a solver budgets ``time_limit`` and reports ``seconds`` with: ``"wall"``
+    (``time.perf_counter``, the default) or ``"cpu"`` (``time.process_time``: CPU seconds of
+    the whole process, all its threads; the fair budget on a shared machine)."""
+    if not isinstance(clock, str) or clock not in CLOCKS:
+        raise ValueError(f"clock={clock!r} is not allowed; choose 'wall' or 'cpu'")
+    return CLOCKS[clock]
 
 
 def check_time_limit(time_limit):
