@@ -235,8 +235,8 @@ def delta_planes(typingctx, cbits, i, neg, mab):
 U_B = 130  # bit-sliced offset of level B: U = (h - B) / 2 + U_B, so A sits at U_B + 1
 # The window bitset ``near`` (U in [128, 135]: bit 7 set, bits 3-6 and the high byte clear)
 # is kept beside the planes; with bits 1-2 it splits into L = {128, 129}, M = {130, 131}
-# (the levels B, A) and H = {132, 133}, and with bit 0 these give the level bitset one or
-# two pending flips away.
+# (the levels B, A) and H = {132, 133}, and with bit 0 these give the level bitset one
+# pending flip away (:func:`pend_one`).
 
 
 def _arrays(context, builder, sig, args, idx):
@@ -256,7 +256,7 @@ def _window_sets(builder, near, b1, b2, ones):
     return builder.and_(lo, nb1), builder.and_(lo, b1), builder.and_(builder.and_(near, b2), nb1)
 
 
-def _apply_codegen(vw, pair, write_mab=True):
+def _apply_codegen(vw, pair):
     vt = ir.VectorType(_I64, vw)
     sfx = f"v{vw}i64"
 
@@ -271,10 +271,7 @@ def _apply_codegen(vw, pair, write_mab=True):
             k = 6
         else:
             k = 4
-        if write_mab:
-            va_d, mab_d, f_d, n_d = _arrays(context, builder, signature, args, range(k, k + 4))
-        else:
-            va_d, f_d, n_d = _arrays(context, builder, signature, args, range(k, k + 3))
+        va_d, mab_d, f_d, n_d = _arrays(context, builder, signature, args, range(k, k + 4))
         stride = builder.extract_value(context.make_array(a[-1])(context, builder, args[-1]).shape, 0)
         # 8-word blocks over the whole stride, or one block of the first vw words
         nblk = builder.ashr(stride, ir.Constant(_I64, 3)) if vw == 8 else ir.Constant(_I64, 1)
@@ -329,8 +326,6 @@ def _apply_codegen(vw, pair, write_mab=True):
             f.add_incoming(f_new, high)
             near = _near(builder, p, f, ones)
             builder.store(near, ptr(n_d, off), align=8)
-            if not write_mab:
-                return acc
             mset = builder.and_(builder.and_(near, builder.xor(p[2], ones)), p[1])
             builder.store(mset, ptr(mab_d, off), align=8)
             return builder.add(acc, builder.call(ctpop, [builder.and_(mset, builder.xor(p[0], ones))]))
@@ -342,6 +337,7 @@ def _apply_codegen(vw, pair, write_mab=True):
 
 
 def _pend_codegen(vw, pair):
+    assert not pair  # one pending flip at most (a pipelined pair variant measured slower)
     vt = ir.VectorType(_I64, vw)
     sfx = f"v{vw}i64"
 
@@ -350,12 +346,8 @@ def _pend_codegen(vw, pair):
         pl_d = _arrays(context, builder, signature, args, [0])[0]
         row = _row_ptr(context, builder, a[1], args[1], args[2], a[2])
         negv = _splat_q(builder, args[3], vw)
-        k = 6 if pair else 4
-        if pair:
-            row_j = _row_ptr(context, builder, a[1], args[1], args[4], a[4])
-            negj = _splat_q(builder, args[5], vw)
-        mab_d, n_d = _arrays(context, builder, signature, args, range(k, k + 2))
-        stride = builder.extract_value(context.make_array(a[k])(context, builder, args[k]).shape, 0)
+        mab_d, n_d = _arrays(context, builder, signature, args, range(4, 6))
+        stride = builder.extract_value(context.make_array(a[4])(context, builder, args[4]).shape, 0)
         nblk = builder.ashr(stride, ir.Constant(_I64, 3)) if vw == 8 else ir.Constant(_I64, 1)
         ones = ir.Constant(vt, [-1] * vw)
         ctpop = _vfn(builder, f"llvm.ctpop.{sfx}", vt, [vt])
@@ -374,15 +366,9 @@ def _pend_codegen(vw, pair):
             b1 = builder.load(_vq_ptr(builder, pl_d, builder.add(off, stride), vw), align=8)
             b2 = builder.load(_vq_ptr(builder, pl_d, builder.add(off, builder.add(stride, stride)), vw), align=8)
             lset, mset, hset = _window_sets(builder, ld(n_d), b1, b2, ones)
-            if pair:
-                # U moves by -2 (both flips drop it: H -> levels), 0 (M stays) or +2 (L)
-                sj = builder.xor(ld(row_j), negj)
-                m = sel(builder.xor(s, sj), mset, sel(s, hset, lset))
-                at_b = builder.and_(m, builder.xor(b0, ones))  # B = 130 from 132, 130, 128
-            else:
-                # U moves by -1 (s set: 131 and 132 reach the levels) or +1 (129 and 130)
-                m = sel(s, sel(b0, mset, hset), sel(b0, lset, mset))
-                at_b = builder.and_(m, b0)  # B = 130 from 131 or 129
+            # U moves by -1 (s set: 131 and 132 reach the levels) or +1 (129 and 130)
+            m = sel(s, sel(b0, mset, hset), sel(b0, lset, mset))
+            at_b = builder.and_(m, b0)  # B = 130 from 131 or 129
             builder.store(m, _vq_ptr(builder, mab_d, off, vw), align=8)
             return builder.add(acc, builder.call(ctpop, [at_b]))
 
@@ -392,7 +378,7 @@ def _pend_codegen(vw, pair):
     return codegen
 
 
-def _planes_typer(vw, pair, codegen, n_arrays, *extra):
+def _planes_typer(vw, pair, codegen, n_arrays):
     def typer(typingctx, pl, cbits, i, neg, *rest):
         scalars = (i, neg) + (tuple(rest[:2]) if pair else ())
         arrays = (pl,) + tuple(rest[2:] if pair else rest)
@@ -400,19 +386,19 @@ def _planes_typer(vw, pair, codegen, n_arrays, *extra):
             return None
         if any(not isinstance(t, types.Integer) for t in scalars[::2]) or any(t != types.uint64 for t in scalars[1::2]):
             return None
-        return types.int64(pl, cbits, i, neg, *rest), codegen(vw, pair, *extra)
+        return types.int64(pl, cbits, i, neg, *rest), codegen(vw, pair)
 
     return typer
 
 
-def _make_intrinsics(name, doc, codegen, pair, arrays, *extra):
+def _make_intrinsics(name, doc, codegen, pair, arrays):
     """The three width variants (8-word blocks, words 0-1, words 0-3) of one intrinsic
     with explicit parameters ``pl, cbits, i, neg[, j, negj], *arrays`` (Numba's intrinsics
     take no star-arguments)."""
     params = ["pl", "cbits", "i", "neg"] + (["j", "negj"] if pair else []) + list(arrays)
     out = []
     for vw in (8, 2, 4):
-        ns = {"_t": _planes_typer(vw, pair, codegen, 1 + len(arrays), *extra)}
+        ns = {"_t": _planes_typer(vw, pair, codegen, 1 + len(arrays))}
         exec(f"def fn(typingctx, {', '.join(params)}):\n    return _t(typingctx, {', '.join(params)})", ns)
         fn = ns["fn"]
         fn.__name__ = fn.__qualname__ = name if vw == 8 else f"{name}{vw}"
