@@ -256,7 +256,7 @@ WARM_SCRIPT = textwrap.dedent(
     import numpy as np
     import spinglass_nets as sn
     from spinglass_nets import _rng
-    from spinglass_nets.samplers import _engine as E, _kernels as K
+    from spinglass_nets.samplers import _engine as E, _float_kernels as KF, _kernels as K
     out = {"import_ms": 1e3 * (time.perf_counter() - t0)}
     # Numba's one-off runtime start-up (CPU target, LLVM) happens on the first dispatch of
     # *any* compiled function in a process; measure it on a trivial cached function so the
@@ -281,7 +281,7 @@ WARM_SCRIPT = textwrap.dedent(
     f = np.zeros((2, lg.ppad)); e = np.zeros((2, 8))
     first("float_fields", E.float_fields, lg.cT, wp[:, :63], f)
     first("float_energy", E.float_energy, f, lg.p, lg.lo, lg.hi, lg.lo_r, lg.hi_r, lg.scale, 0, e)
-    for name, kern in (("metropolis_float", K.metropolis_float), ("metropolis_float_serial", K.metropolis_float_serial)):
+    for name, kern in (("metropolis_float", KF.metropolis_float), ("metropolis_float_serial", KF.metropolis_float_serial)):
         first(name, kern, lg.cT, wp, f, e, ints, rng, np.ones((2, 1)),
               lg.lo, lg.hi, lg.lo_r, lg.hi_r, lg.scale, 0, fld, 0, act)
     so = np.array([[0, 1]]); ca = np.array([[0, 1]])

@@ -12,6 +12,7 @@ from spinglass_nets import _rng
 from spinglass_nets.samplers import (
     Metropolis, ParallelTempering, SimulatedAnnealing, SolutionWalk, run, schedules,
 )
+from spinglass_nets.samplers import _float_kernels as KF
 from spinglass_nets.samplers import _kernels as K
 from tests.conftest import Xoshiro, all_configs
 
@@ -190,7 +191,7 @@ def test_one_compiled_signature_per_kernel():
     run(Metropolis(beta=1.0), sn.make_perceptron(1001, 0.5, rng=0), n_chains=8, n_sweeps=10, record_every=10, rng=0)
     run(Metropolis(beta=1.0), sn.make_perceptron(1001, 0.1, patterns="gaussian", rng=0), n_chains=8, n_sweeps=10,
         record_every=10, rng=0)
-    for kern in (K.metropolis_bits, K.metropolis_bits_serial, K.metropolis_float, K.metropolis_float_serial):
+    for kern in (K.metropolis_bits, K.metropolis_bits_serial, KF.metropolis_float, KF.metropolis_float_serial):
         assert len(kern.signatures) == (1 if kern.__name__.endswith("serial") or numba.get_num_threads() > 1 else 0)
 
 

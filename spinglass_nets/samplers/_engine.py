@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from .._numba import njit
+from . import _float_kernels as KF
 from . import _kernels as K
 
 MAX_N_BITS = 32000
@@ -70,7 +71,7 @@ def float_energy(f, P, lo, hi, lo_r, hi_r, scale, linear, out):
     for c in range(f.shape[0]):
         e = 0.0
         for mu in range(P):
-            e += K._pattern_energy(f[c, mu], lo, hi, lo_r, hi_r, scale, linear)
+            e += KF._pattern_energy(f[c, mu], lo, hi, lo_r, hi_r, scale, linear)
         out[c, 0] = e
 
 
@@ -234,7 +235,7 @@ class Engine:
                 self.field, self.use_field, act,
             )
         else:
-            (K.metropolis_float if par else K.metropolis_float_serial)(
+            (KF.metropolis_float if par else KF.metropolis_float_serial)(
                 lay.cT, self._w, self.f, self.e, self.ints, self.rng, betas,
                 lay.lo, lay.hi, lay.lo_r, lay.hi_r, lay.scale, self.linear, self.field, self.use_field, act,
             )
