@@ -130,7 +130,7 @@ flip_word16 = intrinsic(_flip_word16)
 # logic, eight words (one zmm register) at a time, with no mask-register traffic and no
 # byte-to-bit packing: the level bitsets are logic functions of the planes. Only the low 8
 # planes are touched on every flip; the high 8 only in the blocks where a lane's low byte
-# wraps (a lane at least 128 steps from the levels).
+# wraps (a lane some 126-131 steps from the levels).
 
 PLANES = 16
 LOW_PLANES = 8
