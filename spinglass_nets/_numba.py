@@ -3,10 +3,17 @@
 Caching of compiled kernels is on by default (so a warm first call costs milliseconds);
 set ``SPINGLASS_NETS_NUMBA_CACHE=0`` to turn it off (read-only installs, debugging).
 ``fastmath`` stays off everywhere: floating-point results must be bit-reproducible.
+
+Numba keys a cached function on its own source file only, but every kernel of this package
+also compiles in code from this file (the intrinsics) and from ``_rng.py`` (the generator):
+editing those alone would leave stale machine code in the caches of the kernel files. So the
+package's functions get cache locators whose source stamp also carries a digest of those two
+files (:func:`_install_cache_locators`); functions outside the package are not affected.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numba
@@ -16,6 +23,61 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 CACHE = os.environ.get("SPINGLASS_NETS_NUMBA_CACHE", "1") != "0"
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+CACHE_DEPENDENCIES = ("_numba.py", "_rng.py")  # compiled into every kernel of the package
+
+
+def dependency_digest() -> str:
+    """SHA-1 of the files every kernel compiles in (``CACHE_DEPENDENCIES``)."""
+    h = hashlib.sha1()
+    for name in CACHE_DEPENDENCIES:
+        with open(os.path.join(PACKAGE_DIR, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def _install_cache_locators():
+    """Put, before each of Numba's file-backed cache locators, a subclass that only takes the
+    package's own functions and adds :func:`dependency_digest` to their source stamp (the
+    index of a cached function records the stamp; a different stamp means recompile). Uses
+    Numba's locator list, an internal that has kept its shape from 0.58 to 0.68; if it is
+    missing the plain locators stay in charge. Idempotent."""
+    try:
+        from numba.core import caching
+
+        classes = caching.CacheImpl._locator_classes
+    except (ImportError, AttributeError):  # pragma: no cover - a Numba without the hook
+        return
+    if any(getattr(c, "_spinglass_nets", False) for c in classes):
+        return
+    digest = dependency_digest()
+    wanted = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
+    out = []
+    for base in classes:
+        if base.__name__.lstrip("_") in wanted:
+            out.append(_package_locator(base, digest))
+        out.append(base)
+    classes[:] = out
+
+
+def _package_locator(base, digest):
+    class PackageLocator(base):
+        _spinglass_nets = True
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not os.path.abspath(py_file).startswith(PACKAGE_DIR + os.sep):
+                return None
+            return super().from_function(py_func, py_file)
+
+        def get_source_stamp(self):
+            return (super().get_source_stamp(), digest)
+
+    PackageLocator.__name__ = PackageLocator.__qualname__ = "SpinglassNets" + base.__name__.lstrip("_")
+    return PackageLocator
+
+
+_install_cache_locators()
 
 
 def njit(*args, **kwargs):
