@@ -4,11 +4,12 @@ Caching of compiled kernels is on by default (so a warm first call costs millise
 set ``SPINGLASS_NETS_NUMBA_CACHE=0`` to turn it off (read-only installs, debugging).
 ``fastmath`` stays off everywhere: floating-point results must be bit-reproducible.
 
-Numba keys a cached function on its own source file only, but every kernel of this package
-also compiles in code from this file (the intrinsics) and from ``_rng.py`` (the generator):
-editing those alone would leave stale machine code in the caches of the kernel files. So the
-package's functions get cache locators whose source stamp also carries a digest of those two
-files (:func:`_install_cache_locators`); functions outside the package are not affected.
+Numba keys a cached function on its own source file only, but the kernels of this package
+compile in code from other files (the intrinsics here, the generator of ``_rng.py``, helpers
+of another kernel module): editing one of those alone would leave stale machine code in the
+caches of the others. So the package's functions get cache locators whose source stamp also
+carries a digest of every file with compiled code (``CACHE_DEPENDENCIES``;
+:func:`_install_cache_locators`); functions outside the package are not affected.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from numba.extending import intrinsic
 
 CACHE = os.environ.get("SPINGLASS_NETS_NUMBA_CACHE", "1") != "0"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-CACHE_DEPENDENCIES = ("_numba.py", "_rng.py")  # compiled into every kernel of the package
+# Every file of the package with compiled code (a test keeps this list complete): an edit of
+# any of them recompiles every cached kernel of the package on its next call.
+CACHE_DEPENDENCIES = ("_numba.py", "_rng.py", "bp/_fast.py", "bp/_kernels.py", "exact/_kernels.py",
+                      "samplers/_engine.py", "samplers/_float_kernels.py", "samplers/_kernels.py",
+                      "solvers/_kernels.py")
 
 
 def dependency_digest() -> str:
-    """SHA-1 of the files every kernel compiles in (``CACHE_DEPENDENCIES``)."""
+    """SHA-1 of the files with compiled code (``CACHE_DEPENDENCIES``)."""
     h = hashlib.sha1()
     for name in CACHE_DEPENDENCIES:
         with open(os.path.join(PACKAGE_DIR, name), "rb") as f:

@@ -1,7 +1,7 @@
 """The on-disk kernel cache is invalidated by edits of the files every kernel compiles in.
 
-Numba keys a cached function on its own file; ``spinglass_nets._numba`` adds a digest of
-``_numba.py`` and ``_rng.py`` to the stamp of the package's functions. Checked on a copy of
+Numba keys a cached function on its own file; ``spinglass_nets._numba`` adds a digest of every
+package file with compiled code to the stamp of the package's functions. Checked on a copy of
 the package in a temporary directory, in fresh interpreters (hit / miss counters of Numba's
 dispatcher), and on the locator list itself.
 """
@@ -47,10 +47,18 @@ def test_editing_a_dependency_invalidates_cached_kernels(tmp_path):
     shutil.copytree(pkg, tmp_path / "spinglass_nets", ignore=shutil.ignore_patterns("__pycache__"))
     assert _probe(tmp_path) == {"hits": 0, "misses": 1}  # compiled and written
     assert _probe(tmp_path) == {"hits": 1, "misses": 0}  # loaded
-    with open(tmp_path / "spinglass_nets" / "_rng.py", "a") as f:
-        f.write("\n# an edit of a file the kernels compile in\n")
-    assert _probe(tmp_path) == {"hits": 0, "misses": 1}  # stale cache refused, recompiled
-    assert _probe(tmp_path) == {"hits": 1, "misses": 0}
+    for dep in ("_rng.py", "samplers/_float_kernels.py"):  # compiled in / another kernel file
+        with open(tmp_path / "spinglass_nets" / dep, "a") as f:
+            f.write("\n# an edit of a file with compiled code\n")
+        assert _probe(tmp_path) == {"hits": 0, "misses": 1}  # stale cache refused, recompiled
+        assert _probe(tmp_path) == {"hits": 1, "misses": 0}
+
+
+def test_every_file_with_compiled_code_is_a_cache_dependency():
+    pkg = Path(spinglass_nets.__file__).parent
+    compiled = sorted(str(p.relative_to(pkg)).replace(os.sep, "/") for p in pkg.rglob("*.py")
+                      if "@njit" in p.read_text() or "@intrinsic" in p.read_text())
+    assert compiled == sorted(_numba.CACHE_DEPENDENCIES)
 
 
 def test_package_locators_come_first_and_only_take_package_functions():
