@@ -284,40 +284,51 @@ def _planes_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb, out_
         out_f[t] = fb
 
 
+def _wrapping_case(P, B, n_rows, seed, near):
+    """Fields ``B + 2 g`` for P patterns: a fraction ``near`` within a few steps of B, the rest
+    spread over +-1200 around it (some just inside and outside the low-byte range, so lanes
+    wrap in every block); random rows and signs for 400 steps. Returns
+    (W, Wp, h, cbits, rows, negs, bits), ``bits[r]`` the row r unpacked to P booleans."""
+    gen = np.random.default_rng(seed)
+    W = -(-P // 64)
+    Wp = -(-W // 8) * 8
+    k = int(near * P)
+    g = np.concatenate([gen.integers(-4, 4, k), gen.integers(-140, -115, (P - k) // 4),
+                        gen.integers(110, 135, (P - k) // 4), gen.integers(-600, 600, P - k - 2 * ((P - k) // 4))])
+    h = np.full(64 * W, K.SENTINEL, np.int16)
+    h[:P] = B + 2 * gen.permutation(g)
+    cbits = gen.integers(0, 2**63, size=(n_rows, Wp), dtype=np.int64).view(np.uint64)
+    cbits[:, W:] = 0
+    T = 400
+    rows = gen.integers(0, n_rows, T)
+    negs = np.where(gen.random(T) < 0.5, np.uint64(0), np.uint64(2**64 - 1)).astype(np.uint64)
+    bits = np.unpackbits(cbits.view(np.uint8), bitorder="little").reshape(n_rows, 64 * Wp)[:, :P]
+    return W, Wp, h, cbits, rows, negs, bits
+
+
+def _bitset(mask, Wp):
+    words = np.zeros(Wp, np.uint64)
+    for mu in np.flatnonzero(mask):
+        words[mu // 64] |= np.uint64(1) << np.uint64(mu % 64)
+    return words
+
+
 @pytest.mark.parametrize("P, width", [(150, 8), (700, 8), (100, 2), (100, 8), (230, 4)])
 def test_flip_planes_is_an_exact_field_update(P, width):
     """Random +-2 steps on fields spread over +-1200 around B (so some lanes wrap their low
     byte in every block) against integer arithmetic: fields, level bitset, count at B and
     the far bitset after every step; padding lanes never move. ``width`` 2 and 4 are the
     narrow variants for W <= 2 and W <= 4."""
-    gen = np.random.default_rng(10)
-    W = -(-P // 64)
-    Wp = -(-W // 8) * 8
     B = -7
-    g = np.concatenate([gen.integers(-3, 3, P // 3), gen.integers(-140, -115, P // 6),
-                        gen.integers(110, 135, P // 6), gen.integers(-600, 600, P - P // 3 - 2 * (P // 6))])
-    h = np.full(64 * W, K.SENTINEL, np.int16)
-    h[:P] = B + 2 * gen.permutation(g)
-    cbits = gen.integers(0, 2**63, size=(5, Wp), dtype=np.int64).view(np.uint64)
-    cbits[:, W:] = 0
-    T = 400
-    rows = gen.integers(0, 5, T)
-    negs = np.where(gen.random(T) < 0.5, np.uint64(0), np.uint64(2**64 - 1)).astype(np.uint64)
+    W, Wp, h, cbits, rows, negs, bits = _wrapping_case(P, B, 5, 10, 1 / 3)
+    T = len(rows)
     out_h = np.zeros((T, 64 * W), np.int16)
     out_m = np.zeros((T, Wp), np.uint64)
     out_f = np.zeros((T, Wp), np.uint64)
     out_nb = np.zeros(T + 1, np.int64)
     _planes_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb, out_f)
-
-    def bitset(mask):
-        words = np.zeros(Wp, np.uint64)
-        for mu in np.flatnonzero(mask):
-            words[mu // 64] |= np.uint64(1) << np.uint64(mu % 64)
-        return words
-
     ref = h[:P].astype(np.int64)
     assert out_nb[0] == np.count_nonzero(ref == B)
-    bits = np.unpackbits(cbits.view(np.uint8), bitorder="little").reshape(5, 64 * Wp)[:, :P]
     far = ((ref - B) // 2 + K.U_B < 0) | ((ref - B) // 2 + K.U_B > 255)
     crossings = 0
     for t in range(T):
@@ -328,9 +339,9 @@ def test_flip_planes_is_an_exact_field_update(P, width):
         far = (u < 0) | (u > 255)
         assert np.array_equal(out_h[t, :P], ref)
         assert np.all(out_h[t, P:] == K.SENTINEL)
-        assert np.array_equal(out_m[t], bitset((ref == B) | (ref == B + 2)))
+        assert np.array_equal(out_m[t], _bitset((ref == B) | (ref == B + 2), Wp))
         assert out_nb[t + 1] == np.count_nonzero(ref == B)
-        assert np.array_equal(out_f[t], bitset((u < 0) | (u > 255)))
+        assert np.array_equal(out_f[t], _bitset((u < 0) | (u > 255), Wp))
     assert crossings > 20  # lanes did wrap their low byte, both ways
 
 
@@ -363,31 +374,13 @@ def test_pending_and_paired_flips_are_exact(P, width):
     same fields as above, against integer arithmetic: after a pending flip the planes still
     hold the old fields and mab / nb those of the new ones; after a pair both agree. Rows
     repeat, so some pairs flip one site twice (no lane moves)."""
-    gen = np.random.default_rng(11)
-    W = -(-P // 64)
-    Wp = -(-W // 8) * 8
     B = 5
-    g = np.concatenate([gen.integers(-4, 4, P // 2), gen.integers(-140, -115, P // 8),
-                        gen.integers(110, 135, P // 8), gen.integers(-600, 600, P - P // 2 - 2 * (P // 8))])
-    h = np.full(64 * W, K.SENTINEL, np.int16)
-    h[:P] = B + 2 * gen.permutation(g)
-    cbits = gen.integers(0, 2**63, size=(3, Wp), dtype=np.int64).view(np.uint64)
-    cbits[:, W:] = 0
-    T = 400
-    rows = gen.integers(0, 3, T)
-    negs = np.where(gen.random(T) < 0.5, np.uint64(0), np.uint64(2**64 - 1)).astype(np.uint64)
+    W, Wp, h, cbits, rows, negs, bits = _wrapping_case(P, B, 3, 11, 1 / 2)
+    T = len(rows)
     out_h = np.zeros((T, 64 * W), np.int16)
     out_m = np.zeros((T, Wp), np.uint64)
     out_nb = np.zeros(T + 1, np.int64)
     _pairs_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb)
-
-    def bitset(mask):
-        words = np.zeros(Wp, np.uint64)
-        for mu in np.flatnonzero(mask):
-            words[mu // 64] |= np.uint64(1) << np.uint64(mu % 64)
-        return words
-
-    bits = np.unpackbits(cbits.view(np.uint8), bitorder="little").reshape(3, 64 * Wp)[:, :P]
     ref = h[:P].astype(np.int64)
     assert out_nb[0] == np.count_nonzero(ref == B)
     applied = ref
@@ -400,7 +393,7 @@ def test_pending_and_paired_flips_are_exact(P, width):
             cancelled += rows[t] == rows[t - 1] and negs[t] != negs[t - 1]
         assert np.array_equal(out_h[t, :P], applied)  # pending flips are not in the planes
         assert np.all(out_h[t, P:] == K.SENTINEL)
-        assert np.array_equal(out_m[t], bitset((ref == B) | (ref == B + 2)))
+        assert np.array_equal(out_m[t], _bitset((ref == B) | (ref == B + 2), Wp))
         assert out_nb[t + 1] == np.count_nonzero(ref == B)
     assert cancelled > 0
 
