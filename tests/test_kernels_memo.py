@@ -267,7 +267,10 @@ def test_float_kernel_memo_matches_reference(case, energy):
 
 # --------------------------------------------------------- the bit-sliced update alone
 @numba.njit
-def _planes_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb, out_f):
+def _planes_run(h, B, P, W, cbits, rows, negs, width, paired, out_h, out_m, out_nb, out_f):
+    """Apply the flips ``rows`` one by one (``paired`` False) or as the kernel does at finite
+    beta (True: even steps pend a flip, odd steps apply both); record fields, level bitset,
+    count at B and far bitset after every step."""
     Wp = (W + 7) & ~7
     pl = np.zeros(K.PLANES * Wp, np.uint64)
     mab = np.zeros(Wp, np.uint64)
@@ -276,7 +279,13 @@ def _planes_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb, out_
     near = np.zeros(Wp, np.uint64)
     out_nb[0] = K._planes_init(h, B, P, W, Wp, pl, mab, fb, valid, near)
     for t in range(rows.shape[0]):
-        out_nb[t + 1] = K._flip_ab(pl, cbits, rows[t], negs[t], valid, mab, fb, near, width)
+        if not paired:
+            out_nb[t + 1] = K._flip_ab(pl, cbits, rows[t], negs[t], valid, mab, fb, near, width)
+        elif t % 2 == 0:
+            out_nb[t + 1] = K._pend_one_ab(pl, cbits, rows[t], negs[t], mab, near, width)
+        else:
+            out_nb[t + 1] = K._pair_ab(pl, cbits, rows[t - 1], negs[t - 1], rows[t], negs[t], valid, mab, fb, near,
+                                       width)
         hh = h.copy()
         K._planes_to_fields(pl, Wp, hh, B, P, W)
         out_h[t] = hh
@@ -326,7 +335,7 @@ def test_flip_planes_is_an_exact_field_update(P, width):
     out_m = np.zeros((T, Wp), np.uint64)
     out_f = np.zeros((T, Wp), np.uint64)
     out_nb = np.zeros(T + 1, np.int64)
-    _planes_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb, out_f)
+    _planes_run(h, B, P, W, cbits, rows, negs, width, False, out_h, out_m, out_nb, out_f)
     ref = h[:P].astype(np.int64)
     assert out_nb[0] == np.count_nonzero(ref == B)
     far = ((ref - B) // 2 + K.U_B < 0) | ((ref - B) // 2 + K.U_B > 255)
@@ -345,28 +354,6 @@ def test_flip_planes_is_an_exact_field_update(P, width):
     assert crossings > 20  # lanes did wrap their low byte, both ways
 
 
-@numba.njit
-def _pairs_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb):
-    """The kernel's finite-beta pattern: odd steps pend a flip, even steps apply both."""
-    Wp = (W + 7) & ~7
-    pl = np.zeros(K.PLANES * Wp, np.uint64)
-    mab = np.zeros(Wp, np.uint64)
-    fb = np.zeros(Wp, np.uint64)
-    valid = np.zeros(Wp, np.uint64)
-    near = np.zeros(Wp, np.uint64)
-    out_nb[0] = K._planes_init(h, B, P, W, Wp, pl, mab, fb, valid, near)
-    for t in range(rows.shape[0]):
-        if t % 2 == 0:
-            out_nb[t + 1] = K._pend_one_ab(pl, cbits, rows[t], negs[t], mab, near, width)
-        else:
-            out_nb[t + 1] = K._pair_ab(pl, cbits, rows[t - 1], negs[t - 1], rows[t], negs[t], valid, mab, fb, near,
-                                       width)
-        hh = h.copy()
-        K._planes_to_fields(pl, Wp, hh, B, P, W)
-        out_h[t] = hh
-        out_m[t] = mab
-
-
 @pytest.mark.parametrize("P, width", [(150, 8), (700, 8), (100, 2), (100, 8), (230, 4)])
 def test_pending_and_paired_flips_are_exact(P, width):
     """``pend_one`` (level bitset and count at B as if the flip were applied, planes
@@ -380,7 +367,7 @@ def test_pending_and_paired_flips_are_exact(P, width):
     out_h = np.zeros((T, 64 * W), np.int16)
     out_m = np.zeros((T, Wp), np.uint64)
     out_nb = np.zeros(T + 1, np.int64)
-    _pairs_run(h, B, P, W, cbits, rows, negs, width, out_h, out_m, out_nb)
+    _planes_run(h, B, P, W, cbits, rows, negs, width, True, out_h, out_m, out_nb, np.zeros((T, Wp), np.uint64))
     ref = h[:P].astype(np.int64)
     assert out_nb[0] == np.count_nonzero(ref == B)
     applied = ref
