@@ -52,3 +52,34 @@ class Xoshiro:
 
     def uniform(self):
         return (self.next() >> 11) * (1.0 / 9007199254740992.0)
+
+
+def kill_at_random_moments(script, path, gen, max_records, attempts=3):
+    """Run ``python script path start`` (then ``... resume``) ``attempts`` times and SIGKILL
+    each process after a random number (1 .. max_records - 1) of its ``record`` lines plus a
+    random delay of up to 20 ms, so the kill lands anywhere in the write cycle whatever the
+    machine's speed. ``gen`` fixes the moments (the test itself is reproducible). Returns the
+    number of processes actually killed (the others had printed ``done``)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    kills = 0
+    for attempt in range(attempts):
+        mode = "start" if attempt == 0 else "resume"
+        proc = subprocess.Popen([sys.executable, str(script), str(path), mode], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(int(gen.integers(1, max_records))):
+            line = proc.stdout.readline()
+            assert line.strip() in ("record", "done"), proc.stderr.read()
+            if line.strip() == "done":
+                break
+        time.sleep(float(gen.uniform(0.0, 0.02)))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    return kills

@@ -6,12 +6,7 @@ solution, bad input, and the solver wrapper / CLI."""
 import copy
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import numba
 import numpy as np
@@ -23,7 +18,7 @@ from spinglass_nets.bp import bp, entropy_driven_mc
 from spinglass_nets.errors import StoreError
 from spinglass_nets.samplers import EntropyDrivenMC, resume, run, sampler_from_params
 from spinglass_nets.store import open_store
-from tests.conftest import Xoshiro
+from tests.conftest import Xoshiro, kill_at_random_moments
 
 
 # ------------------------------------------------------------------ the Markov chain
@@ -228,21 +223,7 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_samples(tmp_path)
     reference = run(EntropyDrivenMC(gamma0=0.05, gamma_growth=1.1, beta_e=30.0), sn.make_perceptron(101, 0.5, rng=21),
                     n_chains=2, n_sweeps=40, record_every=1, rng=77)
     gen = np.random.default_rng(7)  # fixed kill moments: the test itself is reproducible
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    kills = 0
-    for attempt in range(3):
-        proc = subprocess.Popen([sys.executable, str(script), str(path), "start" if attempt == 0 else "resume"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        for _ in range(int(gen.integers(1, 10))):
-            line = proc.stdout.readline()
-            assert line.strip() in ("record", "done"), proc.stderr.read()
-            if line.strip() == "done":
-                break
-        time.sleep(float(gen.uniform(0.0, 0.02)))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    kills = kill_at_random_moments(script, path, gen, max_records=10)
     assert kills >= 2, "the job finished before it could be killed: make it longer"
     with open_store(path) as st:
         mid = st.run("ed")

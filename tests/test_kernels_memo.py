@@ -21,6 +21,7 @@ import pytest
 
 import spinglass_nets as sn
 from spinglass_nets import _rng
+from spinglass_nets._numba import U_B
 from spinglass_nets.samplers import _engine as E
 from spinglass_nets.samplers import _kernels as K
 from tests.conftest import Xoshiro
@@ -231,7 +232,7 @@ def test_bit_sliced_fields_exact_when_the_low_byte_wraps():
     C = 2
     w0, states = _start(inst, C, 5)
     lay = E.layout(inst)
-    u = (inst.fields(w0) - lay.B) // 2 + K.U_B
+    u = (inst.fields(w0) - lay.B) // 2 + U_B
     assert (u > 255).any() and (u <= 255).any()
     eng = E.Engine(inst, w0, states, "errors")
     _check_bits(inst, eng, w0, states, np.array([[1.0, INF, 0.5], [INF, 0.2, INF]]), False)
@@ -338,12 +339,12 @@ def test_flip_planes_is_an_exact_field_update(P, width):
     _planes_run(h, B, P, W, cbits, rows, negs, width, False, out_h, out_m, out_nb, out_f)
     ref = h[:P].astype(np.int64)
     assert out_nb[0] == np.count_nonzero(ref == B)
-    far = ((ref - B) // 2 + K.U_B < 0) | ((ref - B) // 2 + K.U_B > 255)
+    far = ((ref - B) // 2 + U_B < 0) | ((ref - B) // 2 + U_B > 255)
     crossings = 0
     for t in range(T):
         down = bits[rows[t]] == (1 if negs[t] == 0 else 0)
         ref = ref + np.where(down, -2, 2)
-        u = (ref - B) // 2 + K.U_B
+        u = (ref - B) // 2 + U_B
         crossings += np.count_nonzero(far != ((u < 0) | (u > 255)))
         far = (u < 0) | (u > 255)
         assert np.array_equal(out_h[t, :P], ref)

@@ -1,11 +1,6 @@
 """HDF5 store: round trips, refusals, crash safety (SIGKILL at random moments + resume)."""
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import h5py
 import numpy as np
@@ -15,6 +10,7 @@ import spinglass_nets as sn
 from spinglass_nets.errors import SchemaError, StoreError
 from spinglass_nets.samplers import Metropolis, ParallelTempering, resume, run, schedules
 from spinglass_nets.store import open_store, pack, read_instance, unpack, write_instance, write_theory
+from tests.conftest import kill_at_random_moments
 
 
 @pytest.mark.parametrize(
@@ -204,24 +200,7 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_samples(tmp_path)
     sampler = ParallelTempering(schedules.ladder(0.5, 3.0, 4), swap_every=2)
     reference = run(sampler, inst, n_chains=3, n_sweeps=600, record_every=2, rng=77, keep_samples=True)
     gen = np.random.default_rng(2024)  # fixed kill moments: the test itself is reproducible
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    kills = 0
-    for attempt in range(3):
-        mode = "start" if attempt == 0 else "resume"
-        proc = subprocess.Popen([sys.executable, str(script), str(path), mode], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
-        # Kill after a random number of this process's records plus a random delay, so the
-        # kill lands anywhere in the write cycle whatever the machine's speed.
-        for _ in range(int(gen.integers(1, 40))):
-            line = proc.stdout.readline()
-            assert line.strip() in ("record", "done"), proc.stderr.read()
-            if line.strip() == "done":
-                break
-        time.sleep(float(gen.uniform(0.0, 0.02)))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    kills = kill_at_random_moments(script, path, gen, max_records=40)
     assert kills >= 2, "the job finished before it could be killed: make it longer"
     with open_store(path) as st:
         mid = st.run("pt")

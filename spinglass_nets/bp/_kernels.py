@@ -449,6 +449,45 @@ def _judge(ok, Fn, F, gam, n, beta_e, cnt, s0, s1, s2, s3):
 
 
 @njit
+def _count_bp(cnt, ok, it):
+    """Book one BP call of ``it`` iterations (``cnt`` layout: see :func:`_edmc_chain_amp`)."""
+    cnt[2] += 1
+    cnt[3] += it
+    cnt[4] += 0 if ok else 1
+
+
+@njit
+def _converge_amp(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg, b, acoef,
+                  damping, max_iter, tol, cnt):
+    """Iterate AMP to ``tol`` (at most ``max_iter`` times), book the call in ``cnt``; returns
+    (converged, F per weight)."""
+    ok = False
+    it = 0
+    while it < max_iter:
+        it += 1
+        if amp_iterate(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg, b, acoef,
+                       damping) < tol:
+            ok = True
+            break
+    _count_bp(cnt, ok, it)
+    return ok, amp_phi(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg) / hext.shape[0]
+
+
+@njit
+def _converge_edge(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow, max_iter, tol, cnt):
+    """:func:`_converge_amp` with edge messages."""
+    ok = False
+    it = 0
+    while it < max_iter:
+        it += 1
+        if edge_iterate(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow) < tol:
+            ok = True
+            break
+    _count_bp(cnt, ok, it)
+    return ok, edge_free_entropy(c, scale, kappa, log_eps, u, hpat, hext) / hext.shape[0]
+
+
+@njit
 def _edmc_chain_amp(c, cT, scale, kappa, binary, centre, gammas, beta_e, rng, hpat, a, v, gold, fe, gnow, cnt,
                     max_iter, tol, damping):
     """S sweeps of one chain, AMP messages (hpat, a, v, gold). ``fe``, ``gnow``: (1,) the
@@ -477,18 +516,8 @@ def _edmc_chain_amp(c, cT, scale, kappa, binary, centre, gammas, beta_e, rng, hp
         for i in range(n):
             hext[i] = gam * centre[i]
         if not gam == gnow[0] or math.isnan(F):  # new coupling (or F unknown): converge BP
-            ok = False
-            it = 0
-            while it < max_iter:
-                it += 1
-                if amp_iterate(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg, b,
-                               acoef, damping) < tol:
-                    ok = True
-                    break
-            cnt[2] += 1
-            cnt[3] += it
-            cnt[4] += 0 if ok else 1
-            F = amp_phi(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg) / n
+            ok, F = _converge_amp(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg,
+                                  b, acoef, damping, max_iter, tol, cnt)
             if not (ok and _possible(F, gam)):
                 F = np.nan  # F unknown: this sweep's proposals are rejected; retried next sweep
             gnow[0] = gam
@@ -503,18 +532,8 @@ def _edmc_chain_amp(c, cT, scale, kappa, binary, centre, gammas, beta_e, rng, hp
             gold_b[:] = gold
             centre[i] = -centre[i]
             hext[i] = gam * centre[i]
-            ok = False
-            it = 0
-            while it < max_iter:
-                it += 1
-                if amp_iterate(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg, b,
-                               acoef, damping) < tol:
-                    ok = True
-                    break
-            cnt[2] += 1
-            cnt[3] += it
-            cnt[4] += 0 if ok else 1
-            Fn = amp_phi(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg) / n
+            ok, Fn = _converge_amp(c, cT, scale, kappa, log_eps, binary, hext, hpat, a, v, gold, omega, var, g, mdg,
+                                   b, acoef, damping, max_iter, tol, cnt)
             acc, s0, s1, s2, s3 = _judge(ok, Fn, F, gam, n, beta_e, cnt, s0, s1, s2, s3)
             if acc:
                 F = Fn
@@ -560,17 +579,7 @@ def _edmc_chain_edge(c, scale, kappa, centre, gammas, beta_e, rng, u, hpat, fe, 
         for i in range(n):
             hext[i] = gam * centre[i]
         if not gam == gnow[0] or math.isnan(F):
-            ok = False
-            it = 0
-            while it < max_iter:
-                it += 1
-                if edge_iterate(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow) < tol:
-                    ok = True
-                    break
-            cnt[2] += 1
-            cnt[3] += it
-            cnt[4] += 0 if ok else 1
-            F = edge_free_entropy(c, scale, kappa, log_eps, u, hpat, hext) / n
+            ok, F = _converge_edge(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow, max_iter, tol, cnt)
             if not (ok and _possible(F, gam)):
                 F = np.nan
             gnow[0] = gam
@@ -583,17 +592,7 @@ def _edmc_chain_edge(c, scale, kappa, centre, gammas, beta_e, rng, u, hpat, fe, 
             hpat_b[:] = hpat
             centre[i] = -centre[i]
             hext[i] = gam * centre[i]
-            ok = False
-            it = 0
-            while it < max_iter:
-                it += 1
-                if edge_iterate(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow) < tol:
-                    ok = True
-                    break
-            cnt[2] += 1
-            cnt[3] += it
-            cnt[4] += 0 if ok else 1
-            Fn = edge_free_entropy(c, scale, kappa, log_eps, u, hpat, hext) / n
+            ok, Fn = _converge_edge(c, scale, kappa, log_eps, u, hpat, hext, damping, mrow, max_iter, tol, cnt)
             acc, s0, s1, s2, s3 = _judge(ok, Fn, F, gam, n, beta_e, cnt, s0, s1, s2, s3)
             if acc:
                 F = Fn

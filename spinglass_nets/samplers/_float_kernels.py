@@ -14,7 +14,7 @@ from numba import prange
 
 from .._numba import njit
 from .._rng import draw_below, u64_to_unit, xoshiro_next
-from ._kernels import I_ACC, I_PROP, _field_accept, _memo_clear
+from ._kernels import I_ACC, I_PROP, _draw_sites, _field_accept, _memo_clear
 
 
 @njit
@@ -46,8 +46,7 @@ def _metropolis_float_chain(c, cT, w, f, energy, ints, rng, betas, lo, hi, lo_r,
         p = np.int64(0)
         while p < N:
             if not hot and nmark == N:
-                for _ in range(N - p):  # frozen: the remaining proposals only draw sites
-                    i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
+                s0, s1, s2, s3 = _draw_sites(s0, s1, s2, s3, N, N - p)  # frozen: only site draws
                 break
             p += 1
             i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)

@@ -54,7 +54,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._numba import LOW_PLANES, PLANES, U_B, delta_planes, flip_planes, flip_planes2, flip_planes4, flip_word16, njit
+from .._numba import LOW_PLANES, PLANES, delta_planes, flip_planes, flip_planes2, flip_planes4, flip_word16, njit
 from .._numba import pair_planes, pair_planes2, pair_planes4, pend_one, pend_one2, pend_one4
 from .._numba import planes_decode, planes_encode, popcount64, prefetch_row
 from .._rng import draw_below, u64_to_unit, xoshiro_next
@@ -215,6 +215,14 @@ def _bits_consts(P, W, N):
 
 
 @njit(inline="always")
+def _draw_sites(s0, s1, s2, s3, N, k):
+    """Consume ``k`` site draws (the rest of a frozen chain's sweep); returns the state."""
+    for _ in range(k):
+        _, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
+    return s0, s1, s2, s3
+
+
+@njit(inline="always")
 def _memo_clear(memo, nmark):
     """Forget the memoised rejections (after an accepted flip: the state changed)."""
     if nmark > 0:
@@ -324,19 +332,6 @@ def _pend_one_ab(pl, cbits, i, neg, mab, near, width):
 
 
 @njit(inline="always")
-def _xo_advance(s0, s1, s2, s3):
-    """The state transition of xoshiro256** (no output): as in ``_rng.xoshiro_next``."""
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
-    return s0, s1, s2, s3
-
-
-@njit(inline="always")
 def _threshold(beta, de):
     """Integer form of ``u < exp(-beta de)`` for ``u = (x >> 11) 2**-53``: accept iff
     ``(x >> 11) < ceil(exp(-beta de) 2**53)``. Exact: scaling by a power of two is exact,
@@ -416,8 +411,7 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
                 wi = wc[i]
                 neg = zero if wi > 0 else full
                 de = _delta_ab(cbits, i, neg, mab, width) - nb
-                x = _peek(s1)
-                t0, t1, t2, t3 = _xo_advance(s0, s1, s2, s3)
+                x, t0, t1, t2, t3 = xoshiro_next(s0, s1, s2, s3)  # the uniform if one is needed
                 if de < TABLE:
                     dc = max(de, 0)
                     if not tok[dc]:
@@ -456,8 +450,7 @@ def _bits_chain_errors(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, P,
             if not hot and nmark == N:
                 # Frozen: every site is a memoised rejection, so the rest of this sweep
                 # only consumes its site draws.
-                for _ in range(N - p):
-                    i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
+                s0, s1, s2, s3 = _draw_sites(s0, s1, s2, s3, N, N - p)
                 break
             p += 1
             i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
@@ -516,8 +509,7 @@ def _bits_chain_linear(c, cbits, w, h, la, lb, vb, ints, rng, betas, A, B, W, ka
         p = np.int64(0)
         while p < N:
             if not hot and nmark == N:
-                for _ in range(N - p):  # frozen (see _bits_chain_errors)
-                    i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
+                s0, s1, s2, s3 = _draw_sites(s0, s1, s2, s3, N, N - p)  # frozen (see _bits_chain_errors)
                 break
             p += 1
             i, s0, s1, s2, s3 = draw_below(s0, s1, s2, s3, N)
