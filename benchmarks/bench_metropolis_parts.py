@@ -15,6 +15,14 @@ kernel apart, for the "Performance" section of the README.
    and with that branch but no flip work. Sites come in blocks of 32 followed by the same
    sites reversed, so the fields stay near their burned-in values (random flips would let
    them diffuse, which a Metropolis chain does not do).
+3. **Store floor.** What the plane updates of one pair of accepted flips write: ``pair_planes``
+   rewrites 7 bit planes, ``near`` and ``mab`` (9 x Wp words) and ``pend_one`` rewrites ``mab``
+   (Wp words). A compiled loop does read-xor-write passes over exactly that many words in
+   L1 (nothing else), which bounds the plane work from below by the core's store bandwidth
+   (~32 bytes per cycle on Zen 4). With the chain's rejected-proposal cost and the branch
+   cost per accept (part 2, "branch only"), this gives a floor for the chain as written
+   (accepted flips on a branch, fields in bit planes): ``beta20 + acceptance x (stores +
+   branch) per accept``.
 
 Usage::
 
@@ -87,6 +95,33 @@ def _parts(cbits, h, B, P, W, sites, negs, accs, mode):
     return tot
 
 
+@numba.njit
+def _rmw(buf, n_pass):
+    """``n_pass`` read-xor-write passes over ``buf`` (the store traffic alone)."""
+    x = np.uint64(0)
+    for _ in range(n_pass):
+        x += np.uint64(1)
+        for k in range(buf.shape[0]):
+            buf[k] ^= x
+    return buf[0]
+
+
+def store_floor_ns(W, n_pass=200_000, repeats=5):
+    """ns per accepted flip spent writing the words the paired updates write (10 x Wp per
+    pair: pair_planes' 7 planes + near + mab, pend_one's mab), from L1."""
+    Wp = (W + 7) & ~7
+    raw = np.zeros(10 * Wp + 8, np.uint64)
+    o = ((-raw.ctypes.data) & 63) >> 3  # 64-byte aligned, as the kernel's planes
+    buf = raw[o:o + 10 * Wp]
+    _rmw(buf, 10)
+    best = np.inf
+    for _ in range(repeats):
+        t = time.thread_time()
+        _rmw(buf, n_pass)
+        best = min(best, (time.thread_time() - t) / n_pass * 1e9)
+    return best / 2, 10 * Wp * 8
+
+
 def _engine(alpha, beta, seed=0):
     inst = sn.make_perceptron(4095, alpha, rng=1)
     gen = np.random.default_rng(seed)
@@ -150,12 +185,18 @@ def main(argv=None):
         row = {"n": inst.n, "p": inst.p, "alpha": alpha, "beta_hot": beta, "chain_hot_ns": hot, "acceptance": acc,
                "chain_beta20_ns": cold, "acceptance_beta20": acc_cold,
                "accepted_flip_ns_in_chain": (hot - cold) / acc, "parts_ns": parts_ns(inst, eng)}
+        stores, nbytes = store_floor_ns(eng.lay.W)
+        branch = (row["parts_ns"]["random 26 %: branch only"] - row["parts_ns"]["dE only"]) / 0.26
+        row.update(store_bytes_per_pair=nbytes, stores_ns_per_accept=stores, branch_ns_per_accept=branch,
+                   floor_ns=cold + acc * (stores + branch))
         rows.append(row)
         print(f"N = {inst.n}, alpha = {alpha}: chain {hot:.1f} ns/proposal at acceptance {acc:.3f}, "
               f"{cold:.1f} ns at beta = 20 (acceptance {acc_cold:.4f}); one accepted flip costs "
               f"{row['accepted_flip_ns_in_chain']:.0f} ns in the chain")
         for k, v in row["parts_ns"].items():
             print(f"    parts, {k:28s} {v:6.1f} ns/step")
+        print(f"    stores of a pair ({nbytes} B, from L1): {stores:.1f} ns per accepted flip; branch "
+              f"{branch:.1f} ns per accept; floor of this design {row['floor_ns']:.1f} ns/proposal")
     res = {"benchmark": "metropolis_parts", "rows": rows,
            "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "numba": numba.__version__,
                        "load_avg": list(os.getloadavg())}}
