@@ -18,5 +18,16 @@ class SchemaError(StoreError):
     """A file is not a spinglass_nets store, or its schema version is missing or newer."""
 
 
+def as_real(name, value) -> float:
+    """``float(value)`` for a real number (bools refused), else one ValueError naming ``name``
+    (range checks stay with the caller)."""
+    if isinstance(value, (bool, str, bytes)) or value is None:
+        raise ValueError(f"{name}={value!r} must be a real number")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} must be a real number") from None
+
+
 class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before reaching its tolerance (result has converged=False)."""

@@ -214,10 +214,41 @@ def _ensure_store(path, instance=None):
     if instance is not None:
         if "instance" not in f:
             _write_instance(f, instance)
-        elif not _same_instance(_read_instance(f, path), instance):
-            f.close()
-            raise StoreError(f"{str(path)!r} holds a different instance; use another file")
+        else:
+            try:
+                _check_same_instance(f, path, instance)
+            except StoreError:
+                f.close()
+                raise
     return f
+
+
+def _check_same_instance(f, path, instance):
+    if not _same_instance(_read_instance(f, path), instance):
+        raise StoreError(f"{str(path)!r} holds a different instance; use another file")
+
+
+def _check_run_free(runs, name, path, overwrite):
+    if name in runs and not overwrite:
+        raise StoreError(f"run {name!r} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) or --resume")
+
+
+def check_run_writable(path, name, instance, *, overwrite=False) -> None:
+    """Raise what :func:`open_run_writer` would raise for a new run ``name`` (a bad name, a
+    file that is not a store or holds another instance, a run that exists without
+    ``overwrite``) without writing anything: callers check before work that may fail, and
+    open the writer only after it succeeded, so a failed run leaves the file as it was."""
+    _check_name(name)
+    path = Path(path)
+    if not path.exists():
+        if not path.parent.exists():
+            raise StoreError(f"folder {str(path.parent)!r} does not exist")
+        return
+    with _open(path, "r") as f:
+        if "instance" in f:
+            _check_same_instance(f, path, instance)
+        if "runs" in f:
+            _check_run_free(f["runs"], name, path, overwrite)
 
 
 def _write_named(path, group, name, arrays, params, overwrite):
@@ -411,9 +442,8 @@ def open_run_writer(path, name, spec: RunSpec, instance, *, overwrite=False) -> 
     f = _ensure_store(path, instance)
     try:
         runs = f.require_group("runs")
+        _check_run_free(runs, name, path, overwrite)
         if name in runs:
-            if not overwrite:
-                raise StoreError(f"run {name!r} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) or --resume")
             del runs[name]
         g = runs.create_group(name)
         _spec_attrs(g, spec)

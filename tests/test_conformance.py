@@ -1,7 +1,8 @@
 """Shared conformance suite: every sampler in ``SAMPLERS`` on the same driver and store.
 
 A new sampler joins by one line in ``EXAMPLES`` (a test fails until it does). Checked for
-each: parameters survive the JSON round trip of the store; same seed, same bits; run() equals
+each: parameters survive the JSON round trip of the store; same seed, same bits; the first
+chains of a run with more chains are those of the run with fewer; run() equals
 init() + step() and step() leaves its input untouched; energies equal a recomputation; the
 store holds the run (samples and every trace, extras included); and a run interrupted and
 resumed equals an uninterrupted one bit for bit.
@@ -53,6 +54,10 @@ def test_sampler_conformance(name, inst, tmp_path):
     for k in a.traces:
         assert np.array_equal(a.traces[k], b.traces[k]), k
     assert set(a.traces) == {"sweep", "energy", "acceptance", "beta", *s.extra_traces}
+    more = run(s, inst, n_chains=3, n_sweeps=8, record_every=2, rng=3)
+    cols = a.samples.shape[1]  # n_chains * K columns, chain c in columns c*K .. c*K + K - 1
+    assert np.array_equal(more.samples[:, :cols], a.samples)
+    assert np.array_equal(more.traces["energy"][:, :cols], a.traces["energy"])
 
     st0 = s.init(inst, 2, rng=3)
     w0, aux0 = st0.w.copy(), {k: np.array(v) for k, v in st0.aux.items()}

@@ -187,6 +187,9 @@ def density_profile(reference, samples) -> DensityProfileResult:
         raise ValueError(f"reference must have shape (N,), got shape {ref.shape}")
     n = ref.shape[0]
     ref = check_reference(ref, n)
+    shape = np.shape(samples)
+    if len(shape) and shape[-1] != n:
+        raise ValueError(f"reference has length N = {n} but samples have shape {shape} (last axis must be N)")
     s = check_configs(samples, n, "samples")
     if s.ndim == 1:
         s = s[None]

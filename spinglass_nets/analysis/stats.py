@@ -106,7 +106,7 @@ def autocorrelation_time(x, c: float = 5.0) -> float:
 
 
 def effective_sample_size(x, c: float = 5.0) -> float:
-    """Effective number of independent samples, ``T C / tau``.
+    """Effective number of independent samples, ``T C / max(tau, 1)``.
 
     Parameters
     ----------
@@ -117,9 +117,12 @@ def effective_sample_size(x, c: float = 5.0) -> float:
     Returns
     -------
     float
+        At most ``T C``: an anticorrelated series (``tau < 1``, e.g. an alternating one) is
+        not counted as more independent samples than it has, so error bars built on it stay
+        conservative.
     """
     a = _as_chains(x)
-    return float(a.size / autocorrelation_time(a, c))
+    return float(a.size / max(autocorrelation_time(a, c), 1.0))
 
 
 def binning_error(x, min_bins: int = 16) -> dict:

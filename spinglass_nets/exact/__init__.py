@@ -141,15 +141,26 @@ def index_to_config(k, n: int) -> np.ndarray:
     ndarray, shape (n,) or (M, n), int8
         ``w_i = -1`` iff bit ``n-1-i`` of ``k`` is set.
     """
-    k = np.asarray(k, dtype=np.int64)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 62:
+        raise ValueError(f"n={n!r} must be an integer in [1, 62]")
+    k = np.asarray(k)
+    if k.dtype == bool or not np.issubdtype(k.dtype, np.integer):
+        raise ValueError(f"k must be integers in [0, 2**n), got dtype {k.dtype}")
+    k = k.astype(np.int64)
+    if k.size and (k.min() < 0 or k.max() >= 1 << n):
+        raise ValueError(f"k must be in [0, 2**{n}) = [0, {1 << n}), got values in [{k.min()}, {k.max()}]")
     shifts = np.arange(n - 1, -1, -1, dtype=np.int64)
     bits = (k[..., None] >> shifts) & 1
     return (1 - 2 * bits).astype(np.int8)
 
 
 def config_to_index(w) -> np.ndarray | int:
-    """Inverse of :func:`index_to_config`: ``w`` (..., N) +-1 -> int64 indices (...)."""
+    """Inverse of :func:`index_to_config`: ``w`` (..., N) +-1, N <= 62 -> int64 indices (...)."""
     w = np.asarray(w)
+    if w.ndim == 0 or not 1 <= w.shape[-1] <= 62:
+        raise ValueError(f"w must have shape (..., N) with 1 <= N <= 62, got shape {w.shape}")
+    if not np.all((w == 1) | (w == -1)):
+        raise ValueError("w must contain only +-1 entries")
     n = w.shape[-1]
     bits = (w < 0).astype(np.int64)
     k = (bits << np.arange(n - 1, -1, -1, dtype=np.int64)).sum(axis=-1)

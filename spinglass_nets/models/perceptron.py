@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._rng import as_seed_sequence, seed_record
+from ..errors import as_real
 
 KINDS = ("perceptron", "symmetric")
 LABELS = ("random", "teacher")
@@ -103,7 +104,7 @@ class PerceptronInstance:
         if p and not np.all((y == 1) | (y == -1)):
             raise ValueError("labels y must be +-1")
         y = y.astype(np.int8)
-        kappa = float(self.kappa)
+        kappa = as_real("kappa", self.kappa)
         if not math.isfinite(kappa):
             raise ValueError(f"kappa={self.kappa!r} must be finite")
         if self.kind == "symmetric" and kappa <= 0:
@@ -118,6 +119,15 @@ class PerceptronInstance:
                 raise ValueError(f"teacher must be +-1 of shape ({n},), got shape {teacher.shape}")
             teacher = teacher.astype(np.int8)
             teacher.setflags(write=False)
+            if self.labels == "teacher" and p:
+                f = _teacher_fields(xi, teacher)
+                # Gaussian patterns: a field within rounding of 0 may carry either label.
+                tie = 1e-9 * np.sqrt(n) * np.abs(xi).max(axis=1) if xi.dtype.kind == "f" else 0.0
+                bad = (y != np.where(f >= 0, 1, -1)) & (np.abs(f) > tie)
+                if bad.any():
+                    raise ValueError(f"labels='teacher' but y disagrees with sign(xi . teacher) for {int(bad.sum())} "
+                                     f"patterns (first: mu = {int(np.flatnonzero(bad)[0])}); pass labels='random' "
+                                     "for other labels")
         xi = np.ascontiguousarray(xi)
         xi.setflags(write=False)
         y = np.ascontiguousarray(y)
@@ -231,6 +241,9 @@ class PerceptronInstance:
         }
 
 
+P_MAX = 2**31 - 1  # pattern indices are int32 in some kernels
+
+
 def _check_size(n, alpha):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n={n!r} must be an integer >= 1")
@@ -240,7 +253,15 @@ def _check_size(n, alpha):
         raise ValueError(f"alpha={alpha!r} must be a finite number >= 0") from None
     if not math.isfinite(alpha) or alpha < 0:
         raise ValueError(f"alpha={alpha!r} must be a finite number >= 0")
-    return int(n), alpha, int(round(alpha * n))
+    p = round(alpha * n)
+    if p > P_MAX:
+        raise ValueError(f"alpha={alpha!r} gives P = {p} patterns at n = {n}; at most {P_MAX} are allowed")
+    return int(n), alpha, int(p)
+
+
+def _teacher_fields(xi, teacher):
+    """``xi . teacher`` (P,) float64; the teacher's labels are ``+1`` where it is >= 0."""
+    return xi.astype(np.float64) @ teacher.astype(np.float64)
 
 
 def _draw_patterns(gen, p, n, patterns):
@@ -278,7 +299,8 @@ def make_perceptron(n, alpha, *, kappa=0.0, labels="random", patterns="binary", 
     n, alpha, p = _check_size(n, alpha)
     _check_choice("labels", labels, LABELS)
     _check_choice("patterns", patterns, PATTERNS)
-    if not math.isfinite(float(kappa)):
+    kappa = as_real("kappa", kappa)
+    if not math.isfinite(kappa):
         raise ValueError(f"kappa={kappa!r} must be finite")
     ss = as_seed_sequence(rng)
     gen = np.random.default_rng(ss)
@@ -288,10 +310,9 @@ def make_perceptron(n, alpha, *, kappa=0.0, labels="random", patterns="binary", 
         y = (2 * gen.integers(0, 2, size=p, dtype=np.int8) - 1).astype(np.int8)
     else:
         teacher = (2 * gen.integers(0, 2, size=n, dtype=np.int8) - 1).astype(np.int8)
-        field_t = xi.astype(np.float64) @ teacher.astype(np.float64)
-        y = np.where(field_t >= 0, 1, -1).astype(np.int8)
+        y = np.where(_teacher_fields(xi, teacher) >= 0, 1, -1).astype(np.int8)
     return PerceptronInstance(
-        xi=xi, y=y, kappa=float(kappa), teacher=teacher, kind="perceptron",
+        xi=xi, y=y, kappa=kappa, teacher=teacher, kind="perceptron",
         labels=labels, patterns=patterns, seed=seed_record(ss),
     )
 
@@ -304,13 +325,14 @@ def make_symmetric_perceptron(n, alpha, *, kappa, patterns="binary", rng=None) -
     """
     n, alpha, p = _check_size(n, alpha)
     _check_choice("patterns", patterns, PATTERNS)
-    if not math.isfinite(float(kappa)) or float(kappa) <= 0:
+    kappa = as_real("kappa", kappa)
+    if not math.isfinite(kappa) or kappa <= 0:
         raise ValueError(f"kappa={kappa!r} must be finite and > 0 for the symmetric perceptron")
     ss = as_seed_sequence(rng)
     gen = np.random.default_rng(ss)
     xi = _draw_patterns(gen, p, n, patterns)
     y = np.ones(p, dtype=np.int8)
     return PerceptronInstance(
-        xi=xi, y=y, kappa=float(kappa), kind="symmetric", labels="random",
+        xi=xi, y=y, kappa=kappa, kind="symmetric", labels="random",
         patterns=patterns, seed=seed_record(ss),
     )

@@ -190,6 +190,8 @@ class Sampler:
 
     def step(self, instance, state: State, n_sweeps: int = 1) -> tuple[State, Info]:
         """Advance a copy of ``state`` by ``n_sweeps`` sweeps; returns (new state, info)."""
+        check_run_args(n_sweeps, 1)
+        _check_state(self, instance, state)
         eng = self.make_engine(instance, np.array(state.w), np.array(state.rng_state))
         aux = {k: np.array(v) for k, v in state.aux.items()}
         self.attach(eng, aux)
@@ -204,12 +206,23 @@ class Sampler:
 
 
 # ------------------------------------------------------------------------------- helpers
-def _validate_init(init, C, n):
+def _check_state(sampler, instance, state):
+    """A state made by this sampler's :meth:`~Sampler.init` for this instance (same N)."""
+    if not isinstance(instance, PerceptronInstance):
+        raise ValueError(f"instance must be a PerceptronInstance, got {type(instance).__name__}")
+    w, rs = np.asarray(state.w), np.asarray(state.rng_state)
+    if w.ndim != 2 or w.shape[1] != instance.n or rs.shape != (w.shape[0], 4):
+        raise ValueError(f"state does not belong to this instance: weights of shape {w.shape} and generator states "
+                         f"of shape {rs.shape}, expected (C, {instance.n}) and (C, 4)")
+
+
+def _validate_init(init, C, n, K=1):
     w = np.asarray(init)
     if w.ndim == 1:
         w = np.broadcast_to(w, (C, w.shape[0]))
     if w.shape != (C, n):
-        raise ValueError(f"init must have shape (N,) or (n_chains, N) = ({C}, {n}), got {np.shape(init)}")
+        rows = "n_chains" if K == 1 else f"n_chains * K (K = {K}; row c * K + k is chain c, member k)"
+        raise ValueError(f"init must have shape (N,) or ({rows}, N) = ({C}, {n}), got {np.shape(init)}")
     if not np.all((w == 1) | (w == -1)):
         raise ValueError("init must contain only +-1 entries")
     return np.ascontiguousarray(w, dtype=np.int8)
@@ -241,7 +254,7 @@ def _build(sampler, instance, n_chains, root, init):
             g = np.random.Generator(np.random.PCG64(states[j].tolist()))
             w[j] = 2 * g.integers(0, 2, size=instance.n, dtype=np.int8) - 1
     else:
-        w = _validate_init(init, C, instance.n)
+        w = _validate_init(init, C, instance.n, K)
     eng = sampler.make_engine(instance, w, states)
     aux = sampler.init_aux(int(n_chains), root)
     aux["beta_now"] = np.array(_chain_betas(sampler, aux, C, 0, 1)[:, 0])
@@ -312,6 +325,16 @@ def check_run_args(n_sweeps, record_every):
         raise ValueError(f"n_sweeps={n_sweeps} must be a multiple of record_every={record_every}")
 
 
+def check_checkpoint_every(v):
+    """``None``, an integer >= 1 (records) or a finite float > 0 (seconds); returns it as int or float."""
+    if v is None:
+        return None
+    ok = not isinstance(v, bool) and isinstance(v, (int, np.integer, float, np.floating)) and np.isfinite(v) and v > 0
+    if not ok or (isinstance(v, (int, np.integer)) and v < 1):
+        raise ValueError(f"checkpoint_every={v!r} must be an integer >= 1 (records) or a float > 0 (seconds)")
+    return int(v) if isinstance(v, (int, np.integer)) else float(v)
+
+
 def run(
     sampler,
     instance,
@@ -344,7 +367,9 @@ def run(
     record_every : int
         Record every this many sweeps; ``n_sweeps`` must be a multiple of it.
     init : (N,) or (C, N) int8, optional
-        Initial configurations (default: uniform random, from each chain's stream).
+        Initial configurations (default: uniform random, from each chain's stream). With K
+        temperatures or replicas per chain (tempering, replicated samplers) C = n_chains * K
+        and row ``c * K + k`` is member k of chain c.
     rng : None, int, SeedSequence or Generator
         Root seed (SPEC 7); chain streams are spawned from it (module docstring).
     store : str, path or Store, optional
@@ -373,8 +398,17 @@ def run(
             raise ValueError("n_sweeps is required for this sampler")
     check_run_args(n_sweeps, record_every)
     sampler.check(instance, n_sweeps)
+    checkpoint_every = check_checkpoint_every(checkpoint_every)
     root = _rng.as_seed_sequence(rng)
     writer = None
+    name = run_name or sampler.name
+    if store is not None:
+        from ..store import check_run_writable
+
+        # Refuse a bad store or an existing run before the (possibly long) set-up, but
+        # write nothing until the set-up succeeded: a failed start leaves the file as it was.
+        check_run_writable(store, name, instance, overwrite=overwrite)
+    eng, aux = _build(sampler, instance, n_chains, root, init)
     if store is not None:
         from ..store import RunSpec, open_run_writer
 
@@ -384,9 +418,8 @@ def run(
             n_temperatures=sampler.n_temperatures, energy=sampler.energy_kind,
             extra_traces=dict(sampler.extra_traces),
         )
-        writer = open_run_writer(store, run_name or sampler.name, spec, instance, overwrite=overwrite)
+        writer = open_run_writer(store, name, spec, instance, overwrite=overwrite)
     try:
-        eng, aux = _build(sampler, instance, n_chains, root, init)
         if writer is not None:
             writer.checkpoint(_checkpoint_arrays(eng, aux), 0)
         return _drive(sampler, instance, eng, aux, 0, n_sweeps, record_every, root, writer,
@@ -494,6 +527,7 @@ def resume(store, run_name: str, *, n_sweeps: int | None = None, callback=None, 
     from ..store import open_run_resumer
     from . import sampler_from_params
 
+    checkpoint_every = check_checkpoint_every(checkpoint_every)
     rs = open_run_resumer(store, run_name)
     try:
         spec, inst, ckpt, sweep = rs.spec, rs.instance, rs.checkpoint, rs.sweep

@@ -247,7 +247,8 @@ class EntropyDrivenMC(Sampler):
             aux["bp_v"] = 1.0 - aux["bp_a"] ** 2
             aux["bp_gold"] = np.zeros((C, p))
         else:
-            aux["bp_u"] = np.ascontiguousarray(np.broadcast_to(noise[:, None, :] / p, (C, p, n)))
+            # np.array: a writable copy (ascontiguousarray returns the read-only view when p == 1)
+            aux["bp_u"] = np.array(np.broadcast_to(noise[:, None, :] / p, (C, p, n)))
             aux["bp_hpat"] = aux["bp_u"].sum(axis=1)
         aux["free_entropy"] = np.full((C, 1), np.nan)
         aux["gamma_now"] = np.full((C, 1), np.nan)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _rng
+from ..errors import as_real
 from . import _kernels as K
 from . import schedules
 from .base import ENERGIES, Sampler
@@ -29,7 +30,7 @@ class Metropolis(Sampler):
     name = "metropolis"
 
     def __post_init__(self):
-        b = float(self.beta)
+        b = as_real("beta", self.beta)
         if math.isnan(b) or b < 0:
             raise ValueError(f"beta={self.beta!r} must be >= 0 (inf allowed)")
         object.__setattr__(self, "beta", b)
@@ -167,6 +168,8 @@ def exchange_summary(aux) -> dict:
 
 
 def _update_round_trips(aux, Kt):
+    if Kt == 1:  # one temperature: nothing to exchange, no round trips
+        return
     slot = aux["slot_of"]
     d = aux["direction"]
     at_hot = slot == 0
@@ -182,9 +185,10 @@ class SolutionWalk(Sampler):
     starts from solutions and rejects every move leaving the solution space. Its stationary
     law is uniform over the single-flip-connected cluster of its start.
 
-    With ``init=None`` each chain first anneals (geometric beta 1 -> 30 over
-    ``find_sweeps`` sweeps, then zero temperature; up to three passes) and starts from the
-    first solution it visits; a chain that visits none raises ValueError. Annealing is a weak solver (its reach falls with N at a fixed
+    With ``init=None``, and for every chain whose ``init`` is not a solution, the chain first
+    anneals (geometric beta 1 -> 30 over ``find_sweeps`` sweeps, then zero temperature; up to
+    three passes) and starts from the first solution it visits; chains given solutions start
+    there unchanged. A chain that visits none raises ValueError. Annealing is a weak solver (its reach falls with N at a fixed
     budget): for hard instances pass ``init=`` solutions from a better solver.
     """
 
@@ -208,21 +212,25 @@ class SolutionWalk(Sampler):
 
 
 def find_solutions(instance, engine, find_sweeps):
-    """Anneal every chain of ``engine`` until it has visited a solution; returns a new
-    errors-energy engine started at those solutions (same generator states)."""
-    if np.all(engine.energies() == 0):
+    """Anneal every chain of ``engine`` that is not at a solution until it has visited one;
+    returns a new errors-energy engine started at those solutions (same generator states).
+
+    Only the chains still searching are swept (the others neither move nor draw), so each
+    chain's start and stream depend on its own stream alone: a run with more chains starts
+    its first chains exactly as a run with fewer."""
+    found = engine.energies() == 0
+    if found.all():
         return engine
     from ._engine import Engine
 
     sched = np.concatenate([schedules.geometric(1.0, 30.0, find_sweeps), np.full(find_sweeps // 4 + 1, np.inf)])
-    found = np.zeros(engine.C, dtype=bool)
     w_found = engine.w.copy()
     # Up to three passes of the schedule; every 10 sweeps each chain's first solution is
     # kept (annealing visits solutions it does not stay in at small N).
     for _ in range(3):
         for t in range(0, len(sched), 10):
             blk = sched[t : t + 10]
-            engine.sweep(np.tile(blk, (engine.C, 1)))
+            engine.sweep(np.tile(blk, (engine.C, 1)), active=~found)
             new = (engine.energies() == 0) & ~found
             w_found[new] = engine.w[new]
             found |= new

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _rng
+from ..errors import as_real
 from . import _kernels as K
 from . import schedules
 from .base import ENERGIES, Sampler
@@ -91,9 +92,11 @@ class ReplicatedAnnealing(Sampler):
         before they have found a low-energy region. With ``energy="errors"`` pass betas of
         order 1-30 (the errors energy changes by integers).
         """
+        schedules._check(n_sweeps, "n_sweeps")
+        gamma_start = schedules._check_beta(gamma_start, "gamma_start")
         return cls(schedules.geometric(beta_start, beta_end, n_sweeps),
-                   schedules.geometric(gamma_start, gamma_end, n_sweeps) if gamma_start > 0
-                   else schedules.linear(gamma_start, gamma_end, n_sweeps), y=y, form=form, energy=energy)
+                   schedules.geometric(gamma_start, gamma_end, n_sweeps, what="gamma") if gamma_start > 0
+                   else schedules.linear(gamma_start, gamma_end, n_sweeps, what="gamma"), y=y, form=form, energy=energy)
 
     @property
     def n_temperatures(self):
@@ -205,13 +208,12 @@ class ReferenceTempering(Sampler):
             raise ValueError(f"lams must be finite and strictly increasing, got {self.lams!r}")
         lam.setflags(write=False)
         object.__setattr__(self, "lams", lam)
-        b = float(self.beta)
+        b = as_real("beta", self.beta)
         if math.isnan(b) or b < 0:
             raise ValueError(f"beta={self.beta!r} must be >= 0 (inf allowed)")
         object.__setattr__(self, "beta", b)
-        if isinstance(self.swap_every, bool) or not isinstance(self.swap_every, (int, np.integer)) \
-                or self.swap_every < 1:
-            raise ValueError(f"swap_every={self.swap_every!r} must be an integer >= 1")
+        for name in ("swap_every", "find_sweeps"):
+            schedules._check(getattr(self, name), name)
         if self.energy not in ENERGIES:
             raise ValueError(f"energy={self.energy!r} is not allowed; choose 'errors' or 'linear'")
 

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ..errors import as_real
+
 
 def _check(n, name="n"):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -17,26 +19,28 @@ def _check(n, name="n"):
 
 
 def _check_beta(b, name, allow_zero=True):
-    b = float(b)
+    b = as_real(name, b)
     if not math.isfinite(b) or b < 0 or (b == 0 and not allow_zero):
-        raise ValueError(f"{name}={b!r} must be a finite inverse temperature {'>= 0' if allow_zero else '> 0'}")
+        raise ValueError(f"{name}={b!r} must be a finite number {'>= 0' if allow_zero else '> 0'}")
     return b
 
 
-def linear(beta_start: float, beta_end: float, n: int) -> np.ndarray:
-    """``n`` betas evenly spaced from ``beta_start`` to ``beta_end`` (inclusive)."""
+def linear(beta_start: float, beta_end: float, n: int, *, what: str = "beta") -> np.ndarray:
+    """``n`` betas evenly spaced from ``beta_start`` to ``beta_end`` (inclusive); ``what``
+    names the quantity in error messages (``gamma`` for a coupling schedule)."""
     _check(n)
-    b0, b1 = _check_beta(beta_start, "beta_start"), _check_beta(beta_end, "beta_end")
+    b0, b1 = _check_beta(beta_start, f"{what}_start"), _check_beta(beta_end, f"{what}_end")
     out = np.linspace(b0, b1, n)
     out[0], out[-1] = b0, b1
     return out
 
 
-def geometric(beta_start: float, beta_end: float, n: int) -> np.ndarray:
-    """``n`` betas in geometric progression from ``beta_start`` to ``beta_end`` (both > 0)."""
+def geometric(beta_start: float, beta_end: float, n: int, *, what: str = "beta") -> np.ndarray:
+    """``n`` betas in geometric progression from ``beta_start`` to ``beta_end`` (both > 0);
+    ``what`` as in :func:`linear`."""
     _check(n)
-    b0 = _check_beta(beta_start, "beta_start", allow_zero=False)
-    b1 = _check_beta(beta_end, "beta_end", allow_zero=False)
+    b0 = _check_beta(beta_start, f"{what}_start", allow_zero=False)
+    b1 = _check_beta(beta_end, f"{what}_end", allow_zero=False)
     out = np.geomspace(b0, b1, n)
     out[0], out[-1] = b0, b1
     return out
