@@ -28,7 +28,7 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # Every file of the package with compiled code (a test keeps this list complete): an edit of
 # any of them recompiles every cached kernel of the package on its next call.
 CACHE_DEPENDENCIES = ("_numba.py", "_rng.py", "bp/_fast.py", "bp/_kernels.py", "exact/_kernels.py",
-                      "samplers/_engine.py", "samplers/_float_kernels.py", "samplers/_kernels.py",
+                      "models/_kernels.py", "samplers/_engine.py", "samplers/_float_kernels.py", "samplers/_kernels.py",
                       "solvers/_kernels.py")
 
 

@@ -173,3 +173,20 @@ def test_effective_sample_size_never_exceeds_the_samples():
         assert A.effective_sample_size(x) <= x.size
     rng = np.random.default_rng(0)
     assert A.effective_sample_size(rng.standard_normal((4000, 2))) > 4000  # white noise: ~T C
+
+
+def test_gaussian_verdicts_do_not_depend_on_the_batch():
+    # Decimal pattern values put many fields within rounding of the threshold: a BLAS
+    # product decided them differently alone and in a batch (120 vs 124 solutions here).
+    xi = np.array([[1.0, 0.1, -0.3, 0.5, -0.5, -0.5, 0.2, -1.0]])
+    inst = PerceptronInstance(xi=xi, y=np.array([1]), kappa=0.1 / np.sqrt(8), patterns="gaussian")
+    W = exact.index_to_config(np.arange(256), 8)
+    batch = inst.is_solution(W)
+    alone = np.array([inst.is_solution(w) for w in W])
+    assert np.array_equal(batch, alone)
+    assert np.array_equal(inst.is_solution(W.reshape(16, 16, 8)).ravel(), batch)
+    assert exact.count_solutions(inst) == batch.sum()
+    assert np.array_equal(exact.enumerate_solutions(inst), W[batch])
+    big = sn.make_perceptron(40, 0.7, patterns="gaussian", rng=3)
+    w = exact.index_to_config(np.arange(50) * 7919, 40)
+    np.testing.assert_allclose(big.fields(w), (w.astype(float) @ big.xi.T) * big.y, rtol=0, atol=1e-12)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._rng import as_seed_sequence, seed_record
 from ..errors import as_real
+from ._kernels import float_fields
 
 KINDS = ("perceptron", "symmetric")
 LABELS = ("random", "teacher")
@@ -184,14 +185,20 @@ class PerceptronInstance:
     def fields(self, w) -> np.ndarray:
         """Label-signed fields ``y_mu (xi_mu . w)``, shape (..., P).
 
-        int64 (exact) for binary patterns, float64 for Gaussian ones.
+        int64 (exact) for binary patterns, float64 for Gaussian ones, summed over i in a fixed
+        order (:func:`~spinglass_nets.models._kernels.float_fields`), so a configuration gets
+        the same fields, and the same verdicts at a threshold, alone or in any batch.
         """
         w = self._w(w)
-        # float64 BLAS is exact here: binary sums are integers below 2**53.
-        h = np.matmul(w.astype(np.float64), self.xi.T.astype(np.float64)) * self.y
         if self.patterns == "binary":
+            # float64 BLAS is exact here: binary sums are integers below 2**53.
+            h = np.matmul(w.astype(np.float64), self.xi.T.astype(np.float64)) * self.y
             return np.rint(h).astype(np.int64)
-        return h
+        flat = np.ascontiguousarray(w.reshape(-1, self.n), dtype=np.int8)
+        cT = np.ascontiguousarray((self.y[:, None] * self.xi).T)  # y xi: exact sign flips
+        h = np.empty((flat.shape[0], self.p))
+        float_fields(cT, flat, h)
+        return h.reshape(w.shape[:-1] + (self.p,))
 
     def stabilities(self, w) -> np.ndarray:
         """Stabilities ``Delta_mu = y_mu (xi_mu . w) / sqrt(N)``, shape (..., P), float64."""

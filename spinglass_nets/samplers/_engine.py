@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from .._numba import njit
+from ..models._kernels import float_fields
 from . import _float_kernels as KF
 from . import _kernels as K
 
@@ -49,20 +50,6 @@ def _copy64(a):
     out = _zeros64(a.shape, a.dtype)
     out[...] = a
     return out
-
-
-@njit
-def float_fields(cT, w, f):
-    """Fields ``f[c, mu] = sum_i w[c, i] cT[i, mu]`` in a fixed summation order."""
-    C = w.shape[0]
-    N, P = cT.shape
-    for c in range(C):
-        for mu in range(P):
-            f[c, mu] = 0.0
-        for i in range(N):
-            wi = np.float64(w[c, i])
-            for mu in range(P):
-                f[c, mu] += wi * cT[i, mu]
 
 
 @njit
