@@ -235,7 +235,7 @@ def cmd_info(args):
     for name, r in d["runs"].items():
         lines.append(f"run {name}: {r['sampler']} {_short(r['params'])} chains={r['n_chains']}x{r['n_temperatures']} "
                      f"sweeps {r['sweeps_done']}/{r['n_sweeps']} records={r['records']} "
-                     f"{'finished' if r['finished'] else 'resumable'}")
+                     f"{'finished' if r['finished'] else 'resumable' if r['resumable'] else 'no checkpoint'}")
     for g in ("analysis", "theory"):
         if d[g]:
             lines.append(f"{g}: {', '.join(d[g])}")

@@ -556,6 +556,11 @@ class RunReader:
     def finished(self) -> bool:
         return int(self._g["counters"][C_SWEEP]) >= int(self._g.attrs["n_sweeps"])
 
+    @property
+    def resumable(self) -> bool:
+        """Not finished and holds a checkpoint (a run killed before its first one has none)."""
+        return not self.finished and int(self._g["counters"][C_SLOT]) >= 0
+
     def _rows(self, key, discard, thin):
         if isinstance(discard, bool) or not isinstance(discard, (int, np.integer)) or discard < 0:
             raise ValueError(f"discard={discard!r} must be an integer >= 0")
@@ -692,7 +697,8 @@ class Store:
                 "sampler": a["sampler"], "params": a["params"], "n_chains": a["n_chains"],
                 "n_temperatures": a["n_temperatures"], "n_sweeps": a["n_sweeps"],
                 "record_every": a["record_every"], "records": r.n_written,
-                "sweeps_done": r.sweeps_done, "finished": r.finished, "energy": a["energy"],
+                "sweeps_done": r.sweeps_done, "finished": r.finished, "resumable": r.resumable,
+                "energy": a["energy"],
                 "traces": r.trace_names(),
             }
         out["analysis"] = self.analyses()

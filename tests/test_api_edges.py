@@ -190,3 +190,29 @@ def test_gaussian_verdicts_do_not_depend_on_the_batch():
     big = sn.make_perceptron(40, 0.7, patterns="gaussian", rng=3)
     w = exact.index_to_config(np.arange(50) * 7919, 40)
     np.testing.assert_allclose(big.fields(w), (w.astype(float) @ big.xi.T) * big.y, rtol=0, atol=1e-12)
+
+
+def test_a_run_without_checkpoint_is_not_called_resumable(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from spinglass_nets.store import RunSpec, open_run_writer
+
+    inst = sn.make_perceptron(9, 0.5, rng=0)
+    path = tmp_path / "s.h5"
+    run(Metropolis(1.0), inst, n_sweeps=6, store=path, run_name="stopped", rng=0, checkpoint_every=1,
+        callback=lambda st, info: st.sweep >= 2)
+    spec = RunSpec(sampler="metropolis", params=Metropolis(1.0).params(), n_chains=1, n_sweeps=4, record_every=1,
+                   seed={"entropy": 1, "spawn_key": []}, n_temperatures=1, energy="errors", extra_traces={})
+    open_run_writer(path, "bare", spec, inst).close()  # as if killed before the first checkpoint
+    with open_store(path) as st:
+        assert st.run("stopped").resumable and not st.run("stopped").finished
+        assert not st.run("bare").resumable and not st.run("bare").finished
+    out = subprocess.run([sys.executable, "-m", "spinglass_nets", "info", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0
+    lines = {ln.split(":")[0]: ln for ln in out.stdout.splitlines()}
+    assert lines["run stopped"].endswith("resumable") and lines["run bare"].endswith("no checkpoint")
+    js = json.loads(subprocess.run([sys.executable, "-m", "spinglass_nets", "info", str(path), "--json"],
+                                   capture_output=True, text=True).stdout)
+    assert js["runs"]["bare"]["resumable"] is False and js["runs"]["stopped"]["resumable"] is True
