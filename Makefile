@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/spinglass-nets demo
+	$(BIN)/spinglass-nets demo --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -50,17 +50,27 @@ def handler(args):
 
     inst = read_instance(args.file)
     opts = _options(args.option)
+    for key, flag in (("time_limit", "--time-limit"), ("clock", "--clock"), ("rng", "--seed"), ("seed", "--seed")):
+        if key in opts:
+            raise ValueError(f"--option {key}=...: use {flag} instead")
     if args.method in ("anneal", "tempering", "replicated"):
-        if args.sweeps is not None:
-            opts["n_sweeps"] = args.sweeps
-        if args.chains is not None:
-            opts["n_chains"] = args.chains
+        for key, flag, v in (("n_sweeps", "--sweeps", args.sweeps), ("n_chains", "--chains", args.chains)):
+            if v is not None:
+                if key in opts:
+                    raise ValueError(f"{flag} and --option {key}=... both given; use one")
+                opts[key] = v
     elif args.sweeps is not None or args.chains is not None:
         raise ValueError(f"--sweeps/--chains apply to Monte Carlo methods, not {args.method!r}")
-    res = solve(inst, args.method, time_limit=args.time_limit, clock=args.clock, rng=args.seed, **opts)
     name = None
     if not args.no_save:
-        name = args.save or f"solve_{args.method}"
+        from .store import check_named_free
+
+        name = f"solve_{args.method}" if args.save is None else args.save
+        check_named_free(args.file, "analysis", name, args.overwrite)  # before the (long) solve
+    elif args.save is not None or args.overwrite:
+        raise ValueError("--no-save cannot be combined with --save or --overwrite")
+    res = solve(inst, args.method, time_limit=args.time_limit, clock=args.clock, rng=args.seed, **opts)
+    if name is not None:
         arrays = {"w": res.w, **{f"history_{k}": np.asarray(v) for k, v in res.history.items()}}
         params = {"method": args.method, "seed": args.seed, "time_limit": args.time_limit, "clock": args.clock,
                   "solved": res.solved,

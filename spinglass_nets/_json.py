@@ -10,3 +10,20 @@ def json_default(o):
     if isinstance(o, np.generic):
         return o.item()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def strict(o):
+    """A copy of ``o`` that strict JSON parsers accept (``json.dumps(..., allow_nan=False)``):
+    arrays and NumPy scalars become lists and numbers, NaN becomes null and +-inf the strings
+    ``"inf"`` / ``"-inf"`` (``float()`` reads them back)."""
+    if isinstance(o, dict):
+        return {str(k): strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [strict(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return strict(o.tolist())
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None if np.isnan(o) else ("inf" if o > 0 else "-inf")
+    return o

@@ -104,19 +104,13 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, clo
         raise ValueError(f"method={method!r} is not allowed; choose one of {', '.join(METHODS)}")
     time_limit = check_time_limit(time_limit)
     now = check_clock(clock)
-    if method == "edmc":
-        from .bp import entropy_driven_mc
+    if method in ("edmc", "fbp", "rbp", "sbpi", "cpr"):
+        from . import bp, solvers
 
-        return entropy_driven_mc(instance, time_limit=time_limit, clock=clock, rng=rng, **options)
-    if method in ("fbp", "rbp"):
-        from . import bp
-
-        fn = bp.focusing_bp if method == "fbp" else bp.reinforced_bp
+        fn = {"edmc": bp.entropy_driven_mc, "fbp": bp.focusing_bp, "rbp": bp.reinforced_bp, "sbpi": solvers.sbpi,
+              "cpr": solvers.cpr}[method]
+        _check_keywords(fn, options, method)
         return fn(instance, time_limit=time_limit, clock=clock, rng=rng, **options)
-    if method in ("sbpi", "cpr"):
-        from . import solvers
-
-        return getattr(solvers, method)(instance, time_limit=time_limit, clock=clock, rng=rng, **options)
     from .samplers import ParallelTempering, SimulatedAnnealing, schedules
 
     opts = dict(options)
@@ -155,6 +149,7 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, clo
         if not isinstance(wait, (bool, np.bool_)):
             raise ValueError(f"wait_for_centre={wait!r} must be True or False")
         wait = bool(wait)
+        _check_keywords(ReplicatedAnnealing.for_sweeps, opts, method, ("n_sweeps", "energy"))
         sampler = ReplicatedAnnealing.for_sweeps(n_sweeps, energy=energy, **opts)
         if wait and sampler.form != "centre":
             raise ValueError("wait_for_centre=True needs form='centre' (the traced form has no centre)")
@@ -164,6 +159,20 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, clo
                          wait)
     params["clock"] = clock
     return _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, now, rng, params)
+
+
+def _check_keywords(fn, options, method, taken=()):
+    """Options ``fn`` takes as keywords (not the instance, the clock, the seed or ``taken``);
+    anything else is refused by name, with the list of what is allowed."""
+    import inspect
+
+    fixed = {"instance", "time_limit", "clock", "rng", *taken}
+    allowed = sorted(k for k, p in inspect.signature(fn).parameters.items()
+                     if k not in fixed and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+    bad = sorted(k for k in options if k not in allowed)
+    if bad:
+        raise ValueError(f"unknown option(s) for method {method!r}: {', '.join(bad)} (allowed: {', '.join(allowed)}; "
+                         "time_limit, clock and rng are arguments of solve itself)")
 
 
 def _no_more(opts, method):

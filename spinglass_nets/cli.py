@@ -22,15 +22,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _emit(args, obj, text):
     if getattr(args, "json", False):
-        print(json.dumps(obj, default=_json_default))
+        from ._json import strict
+
+        print(json.dumps(strict(obj), allow_nan=False))
     else:
         print(text)
-
-
-def _json_default(o):
-    from ._json import json_default
-
-    return json_default(o)
 
 
 def _int_at_least(lo):
@@ -79,6 +75,40 @@ def cmd_instance(args):
     return 0
 
 
+# Which `sample` options each sampler reads; any other sampler option given is refused
+# rather than silently ignored. With --resume the stored run fixes everything but these.
+_SAMPLER_OPTIONS = {
+    "metropolis": {"--beta"},
+    "anneal": {"--beta-start", "--beta-end", "--schedule"},
+    "tempering": {"--beta-min", "--beta-max", "--n-temps", "--swap-every", "--schedule"},
+    "walk": {"--find-sweeps"},
+    "replicated": {"--replicas", "--form", "--gamma-start", "--gamma-end", "--beta-start", "--beta-end"},
+    "reference": {"--reference", "--lam-min", "--lam-max", "--n-lams", "--beta", "--swap-every", "--find-sweeps"},
+    "edmc": {"--gamma-start", "--gamma-end", "--gamma-growth", "--beta-e", "--bp-tol", "--bp-max-iter",
+             "--bp-damping", "--bp-method"},
+}
+_RESUME_OPTIONS = {"--resume", "--run-name", "--sweeps", "--checkpoint-every", "--threads", "--json"}
+# --init, --chains, --seed, ... apply to every sampler (not listed above)
+
+
+def _check_sample_options(args):
+    given = getattr(args, "given", set())
+    every = set().union(*_SAMPLER_OPTIONS.values())
+    if args.resume:
+        bad = sorted(g for g in given if g not in _RESUME_OPTIONS)
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot be used with --resume: the run continues with its stored "
+                             "sampler, chains, seed and schedule (only --sweeps, --checkpoint-every, --threads, "
+                             "--json apply)")
+        return
+    bad = sorted(g for g in given if g in every and g not in _SAMPLER_OPTIONS[args.sampler])
+    if bad:
+        raise ValueError(f"{', '.join(bad)} do{'es' if len(bad) == 1 else ''} not apply to --sampler "
+                         f"{args.sampler} (its options: {', '.join(sorted(_SAMPLER_OPTIONS[args.sampler]))})")
+    if args.run_name is not None and not args.run_name.strip():
+        raise ValueError("--run-name must not be empty")
+
+
 def _build_sampler(args):
     import numpy as np
 
@@ -114,10 +144,10 @@ def _build_sampler(args):
 
         lams = np.linspace(args.lam_min, args.lam_max, args.n_lams)
         return ReferenceTempering(args.reference_w, lams, beta=args.beta, swap_every=args.swap_every,
-                                  energy=args.energy)
+                                  energy=args.energy, find_sweeps=args.find_sweeps)
     if args.energy != "errors":
         raise ValueError("--energy linear is not defined for the solution walk (it moves at zero errors)")
-    return SolutionWalk()
+    return SolutionWalk(find_sweeps=args.find_sweeps)
 
 
 def cmd_sample(args):
@@ -129,10 +159,19 @@ def cmd_sample(args):
         if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
             raise ValueError(f"--threads {args.threads} must be between 1 and {numba.config.NUMBA_NUM_THREADS}")
         numba.set_num_threads(args.threads)
+    _check_sample_options(args)
     ckpt = args.checkpoint_every
     if args.resume:
         if args.run_name is None:
             raise ValueError("--resume needs --run-name NAME")
+        from .store import open_store
+
+        with open_store(args.file) as st:
+            r = st.run(args.run_name)
+            done, total, finished = r.sweeps_done, r.attrs["n_sweeps"], r.finished
+        if finished and (args.sweeps is None or args.sweeps <= total):
+            raise ValueError(f"run {args.run_name!r} is finished ({done}/{total} sweeps); pass --sweeps S > {total} "
+                             "to extend it")
         res = resume(args.file, args.run_name, n_sweeps=args.sweeps, progress=None, keep_samples=False,
                      checkpoint_every=ckpt)
     else:
@@ -140,23 +179,28 @@ def cmd_sample(args):
 
         with open_store(args.file) as st:
             inst = st.instance()
+            init = None if args.init is None else _init_config(args.init, inst, st)
             if args.sampler == "reference":
                 if args.reference is None:
                     raise ValueError("--sampler reference needs --reference (teacher or RUN[:CHAIN[:RECORD]])")
                 args.reference_w = _reference(args.reference, inst, st)
         sampler = _build_sampler(args)
         res = run(sampler, inst, n_chains=args.chains, n_sweeps=args.sweeps, record_every=args.record_every,
-                  rng=args.seed, store=args.file, run_name=args.run_name or sampler.name, progress=None,
+                  init=init, rng=args.seed, store=args.file, run_name=args.run_name or sampler.name, progress=None,
                   keep_samples=False, checkpoint_every=ckpt, overwrite=args.overwrite)
     e = res.final_state.energy
+    K = res.sampler.n_temperatures
+    by_chain = e.reshape(-1, K)  # kernel rows c * K + k: member k of chain c
     out = {
         "file": str(args.file), "run": res.run_name, "sampler": res.sampler.name, "params": res.sampler.params(),
-        "sweeps_done": int(res.final_state.sweep), "n_chains": int(e.shape[0]),
-        "final_energy": e.tolist(), "solved_chains": int((e == 0).sum()),
+        "sweeps_done": int(res.final_state.sweep), "n_chains": int(by_chain.shape[0]), "members_per_chain": K,
+        "final_energy": by_chain.tolist() if K > 1 else e.tolist(),
+        "solved_chains": int((by_chain == 0).any(axis=1).sum()),
         "acceptance": float(res.acceptance.mean()), "seconds": res.seconds, "seed": res.seed, "stats": res.stats,
     }
+    chains = f"{out['n_chains']} chains" + (f" x {K} members" if K > 1 else "")
     _emit(args, out, f"{args.file}:/runs/{res.run_name}: {res.sampler.name}, {out['sweeps_done']} sweeps, "
-                     f"{out['n_chains']} chains, min energy {e.min():g}, {out['solved_chains']} at zero, "
+                     f"{chains}, min energy {e.min():g}, {out['solved_chains']} chains with a member at zero, "
                      f"acceptance {out['acceptance']:.3f}, {res.seconds:.2f} s")
     return 0
 
@@ -200,15 +244,38 @@ def _reference(spec, inst, st):
             raise ValueError("--reference teacher: this instance has no teacher")
         return inst.teacher
     parts = spec.split(":")
+    if len(parts) > 3:
+        raise ValueError(f"--reference {spec}: expected 'teacher' or RUN[:CHAIN[:RECORD]]")
+    try:
+        idx = [int(x) for x in parts[1:]]
+    except ValueError:
+        raise ValueError(f"--reference {spec}: CHAIN and RECORD must be integers (RUN[:CHAIN[:RECORD]])") from None
     run = st.run(parts[0])
-    chain = int(parts[1]) if len(parts) > 1 else 0
-    rec = int(parts[2]) if len(parts) > 2 else run.n_written - 1
     if run.n_written == 0:
         raise ValueError(f"run {parts[0]!r} has no records")
+    chain = idx[0] if idx else 0
+    rec = idx[1] if len(idx) > 1 else run.n_written - 1
     s = run.samples()
     if not (0 <= chain < s.shape[1]) or not (-s.shape[0] <= rec < s.shape[0]):
-        raise ValueError(f"--reference {spec}: chain must be in [0, {s.shape[1]}), record in [0, {s.shape[0]})")
+        raise ValueError(f"--reference {spec}: chain must be in [0, {s.shape[1]}), record in [-{s.shape[0]}, "
+                         f"{s.shape[0]}) (negative: from the end)")
     return s[rec, chain]
+
+
+def _init_config(spec, inst, st):
+    """Parse ``--init``: a stored solver result (``/analysis/NAME`` with a ``w``, e.g.
+    ``solve_fbp``), or a reference as in ``--reference``; one configuration for every chain."""
+    if spec in st.analyses():
+        arrays, _ = st.analysis(spec)
+        w = arrays.get("w")
+        if w is None or w.shape != (inst.n,):
+            raise ValueError(f"--init {spec}: /analysis/{spec} holds no configuration w of length N = {inst.n}")
+        return w
+    try:
+        return _reference(spec, inst, st)
+    except ValueError as exc:
+        raise ValueError(f"--init {spec}: not an analysis with a w ({', '.join(st.analyses()) or 'none'}) "
+                         f"nor a reference ({exc})") from None
 
 
 def _short(params):
@@ -246,7 +313,7 @@ def cmd_info(args):
 def cmd_demo(args):
     from .demo import demo
 
-    out = demo(args.output, seed=args.seed, overwrite=True)
+    out = demo(args.output, seed=args.seed, overwrite=args.overwrite)
     _emit(args, out, out.pop("table"))
     return 0 if out["ok"] else 1
 
@@ -304,6 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--lam-min", type=_float, default=0.0, help="reference: smallest coupling lambda")
     q.add_argument("--lam-max", type=_float, default=1.0, help="reference: largest coupling lambda")
     q.add_argument("--n-lams", type=_positive_int, default=6, help="reference: ladder size")
+    q.add_argument("--init", default=None, metavar="SPEC",
+                   help="start every chain from one stored configuration: a solver result (/analysis/NAME, e.g. "
+                        "solve_fbp), 'teacher', or RUN[:CHAIN[:RECORD]]; default: random configurations")
+    q.add_argument("--find-sweeps", type=_positive_int, default=400,
+                   help="walk (and reference at beta = inf): annealing sweeps per pass to find each chain's "
+                        "starting solution (up to three passes)")
     q.add_argument("--energy", choices=["errors", "linear"], default="errors")
     q.add_argument("--chains", type=_positive_int, default=4)
     q.add_argument("--sweeps", type=_positive_int, default=None,
@@ -334,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("demo", help="the embedded default: N=21 instance, enumeration, annealing, walk, checks")
     q.add_argument("-o", "--output", type=Path, default=Path("demo.h5"))
     q.add_argument("--seed", type=_nonneg_int, default=2024)
+    q.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_demo)
 
@@ -355,6 +429,8 @@ def main(argv=None) -> int:
         if args.symmetric:
             parser.error("--symmetric needs --kappa > 0")
         args.kappa = 0.0
+    raw = sys.argv[1:] if argv is None else list(argv)
+    args.given = {tok.split("=", 1)[0] for tok in raw[1:] if tok.startswith("--")}
     from .errors import SpinglassError
 
     try:
@@ -364,8 +440,11 @@ def main(argv=None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, SpinglassError, OSError) as exc:
-        print(f"spinglass-nets {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, SpinglassError, OSError, MemoryError) as exc:
+        msg = " ".join(str(exc).split())  # one line, even when a library message has several
+        if isinstance(exc, MemoryError):
+            msg = f"out of memory: {msg}"
+        print(f"spinglass-nets {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"spinglass-nets {args.command}: interrupted", file=sys.stderr)

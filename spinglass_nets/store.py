@@ -100,10 +100,15 @@ def _open(path, mode):
     path = Path(path)
     if mode == "r" and not path.exists():
         raise StoreError(f"store {str(path)!r} does not exist")
+    if path.is_dir():
+        raise StoreError(f"{str(path)!r} is a folder, not a store")
+    if mode != "r" and path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(f"store {str(path)!r} is read-only: cannot write to it")
     try:
         f = h5py.File(path, mode, libver=LIBVER)
     except OSError as exc:
-        raise StoreError(f"{str(path)!r} is not a readable HDF5 store ({exc.__class__.__name__}: {exc})") from None
+        detail = " ".join(f"{exc.__class__.__name__}: {exc}".split())  # HDF5 messages span lines
+        raise StoreError(f"{str(path)!r} is not a readable HDF5 store ({detail})") from None
     try:
         _check_schema(f, path)
     except Exception:
@@ -251,6 +256,17 @@ def check_run_writable(path, name, instance, *, overwrite=False) -> None:
             _check_run_free(f["runs"], name, path, overwrite)
 
 
+def check_named_free(path, group, name, overwrite=False) -> None:
+    """Raise what writing ``/<group>/<name>`` into the store at ``path`` would raise (a bad
+    name, not a store, the entry exists without ``overwrite``) without writing: commands
+    check before a long computation, not after it."""
+    _check_name(name)
+    with _open(path, "r") as f:
+        if not overwrite and group in f and name in f[group]:
+            raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) "
+                             "to replace it")
+
+
 def _write_named(path, group, name, arrays, params, overwrite):
     _check_name(name)
     f = _ensure_store(path)
@@ -258,7 +274,8 @@ def _write_named(path, group, name, arrays, params, overwrite):
         root = f.require_group(group)
         if name in root:
             if not overwrite:
-                raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True to replace it")
+                raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) "
+                                 "to replace it")
             del root[name]
         _fill_named(root.create_group(name), arrays, params)
         f.flush()

@@ -158,7 +158,9 @@ def test_replicated_and_reference_samplers_from_the_cli(tmp_path, capsys):
     cli(capsys, "instance", "--n", 31, "--alpha", 0.4, "--seed", 4, "-o", f)
     code, out, _ = cli(capsys, "sample", f, "--sampler", "replicated", "--replicas", 2, "--form", "traced",
                        "--sweeps", 60, "--chains", 2, "--seed", 1, "--json")
-    assert code == 0 and json.loads(out)["n_chains"] == 4  # 2 chains x 2 replicas
+    d = json.loads(out)
+    assert code == 0 and d["n_chains"] == 2 and d["members_per_chain"] == 2  # 2 chains x 2 replicas
+    assert np.shape(d["final_energy"]) == (2, 2)
     cli(capsys, "sample", f, "--sampler", "walk", "--sweeps", 10, "--chains", 1, "--seed", 2)
     code, out, _ = cli(capsys, "sample", f, "--sampler", "reference", "--reference", "walk:0", "--beta", "inf",
                        "--n-lams", 3, "--sweeps", 20, "--chains", 1, "--seed", 3, "--json")
