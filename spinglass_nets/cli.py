@@ -142,6 +142,9 @@ def _build_sampler(args):
     if args.sampler == "reference":
         from .samplers import ReferenceTempering
 
+        for flag, v in (("--lam-min", args.lam_min), ("--lam-max", args.lam_max)):
+            if not np.isfinite(v):
+                raise ValueError(f"{flag} {v} must be a finite number")
         lams = np.linspace(args.lam_min, args.lam_max, args.n_lams)
         return ReferenceTempering(args.reference_w, lams, beta=args.beta, swap_every=args.swap_every,
                                   energy=args.energy, find_sweeps=args.find_sweeps)

@@ -141,3 +141,9 @@ def test_out_of_memory_is_one_line(tmp_path, capsys):
     bad(capsys, "instance", "--n", 10**6, "--alpha", 1000, "--seed", 1, "-o", tmp_path / "big.h5",
         match="out of memory")
     assert not (tmp_path / "big.h5").exists()
+
+
+def test_non_finite_coupling_ladder_is_one_line(store, capsys):
+    assert cli(capsys, "sample", store, "--sweeps", 20, "--run-name", "m", "--seed", 1)[0] == 0
+    bad(capsys, "sample", store, "--sampler", "reference", "--reference", "m", "--lam-max", "inf",
+        match="--lam-max inf must be a finite number")
