@@ -23,7 +23,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 report: $(STAMP)
-	$(BIN)/spinglass-nets report -o report
+	$(BIN)/spinglass-nets report -o report --overwrite
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metropolis.py

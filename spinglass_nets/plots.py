@@ -2,8 +2,9 @@
 
 Each function takes plain dictionaries / arrays (what :mod:`spinglass_nets.analysis` and the
 report produce), draws one figure with error bars and the theory curve, writes it to
-``path`` (PNG or PDF by suffix) and returns the path. matplotlib is imported inside the
-functions so that the package works without it.
+``path`` (format by suffix, ``.png`` when there is none; through a temporary file and a
+rename; an existing file only with ``overwrite=True``) and returns the path written.
+matplotlib is imported inside the functions so that the package works without it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "figure", "save", "plot_entropy", "plot_psat", "plot_margins", "plot_local_entropy",
+    "figure", "output_path", "save", "plot_entropy", "plot_psat", "plot_margins", "plot_local_entropy",
     "plot_samplers", "plot_flatness", "plot_analysis",
 ]
 
 _COLORS = ["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7"]
+# Kinds of stored analysis that plot_analysis draws (``params["what"]``, as written by ``analyze``).
+PLOTTABLE = ("margins", "density", "overlaps", "local-entropy", "flatness")
 
 
 def figure(ncols: int = 1, nrows: int = 1, size=(5.5, 4.0)):
@@ -33,11 +36,93 @@ def figure(ncols: int = 1, nrows: int = 1, size=(5.5, 4.0)):
     return fig, axes.ravel() if axes.size > 1 else axes[0, 0]
 
 
-def save(fig, path) -> Path:
-    """Write ``fig`` to ``path`` (parent folders created)."""
+def _formats() -> dict:
+    """File formats matplotlib's Agg canvas writes (suffix without dot -> description)."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise ImportError("plots need matplotlib: pip install 'spinglass_nets[plot]'") from exc
+    return FigureCanvasAgg.get_supported_filetypes()
+
+
+def output_path(path, *, overwrite: bool = False) -> Path:
+    """The file :func:`save` writes for ``path``, after checking that it may be written.
+
+    A path without a suffix gets ``.png`` (matplotlib would add it silently, and callers
+    must report the file that really exists). Refused, with one-line ``ValueError``: an
+    unsupported suffix, an existing folder, an existing file unless ``overwrite``, a
+    missing parent folder (as the stores do; nothing creates folders implicitly).
+
+    Parameters
+    ----------
+    path : str or Path
+        Requested output; its suffix picks the format.
+    overwrite : bool
+        Allow replacing an existing file.
+
+    Returns
+    -------
+    Path
+        The final path.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    # Checked before ".png" is added: a folder given as output is a mistake, not a stem.
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder; give a file name such as {str(path / 'figure.png')!r}")
+    if not path.suffix:
+        path = path.with_name(path.name + ".png")
+    fmt = path.suffix[1:].lower()
+    formats = _formats()
+    if fmt not in formats:
+        raise ValueError(f"{str(path)!r}: format {fmt!r} is not supported; use a suffix among "
+                         f"{', '.join(sorted(formats))}")
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder; give a file name such as {str(path / 'figure.png')!r}")
+    if path.exists() and not overwrite:
+        raise ValueError(f"{str(path)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    if not path.parent.is_dir():
+        raise ValueError(f"folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def save(fig, path, *, overwrite: bool = False) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix; none: ``.png`` appended).
+
+    The figure is drawn into a temporary file in the same folder and renamed into place, so
+    a failure leaves neither a partial file nor a damaged old one. The folder must exist.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+    overwrite : bool
+        Replace an existing file; without it an existing file is refused (see
+        :func:`output_path`), as everywhere in the package.
+
+    Returns
+    -------
+    Path
+        The file written (``path``, with ``.png`` when it had no suffix).
+    """
+    import os
+    import tempfile
+
+    path = output_path(path, overwrite=overwrite)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a figure is an ordinary file
+    try:
+        # The temporary name ends in .tmp: the format must be named.
+        fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=110)
+        if path.exists() and not overwrite:  # appeared while drawing
+            raise ValueError(f"{str(path)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return path
 
 
@@ -45,7 +130,7 @@ def _arr(x):
     return np.asarray([np.nan if v is None else v for v in x], dtype=float) if isinstance(x, list) else np.asarray(x, float)
 
 
-def plot_entropy(data: dict, path) -> Path:
+def plot_entropy(data: dict, path, *, overwrite: bool = False) -> Path:
     """Exact quenched entropy (1/N) <log #solutions> against 1/N, per alpha, with s_RS.
 
     ``data``: ``{"alphas": [...], "per_alpha": {alpha: {"n": [...], "mean": [...],
@@ -70,10 +155,10 @@ def plot_entropy(data: dict, path) -> Path:
     ax.set_xlim(left=-0.003)
     ax.set_title("Entropy of solutions: enumeration vs replica symmetry")
     ax.legend(fontsize=7)
-    return save(fig, path)
+    return save(fig, path, overwrite=overwrite)
 
 
-def plot_psat(data: dict, path) -> Path:
+def plot_psat(data: dict, path, *, overwrite: bool = False) -> Path:
     """P(instance has a solution) against alpha, per N, with alpha_c marked."""
     fig, ax = figure()
     for i, (n, d) in enumerate(sorted(data["per_n"].items(), key=lambda t: int(t[0]))):
@@ -85,10 +170,10 @@ def plot_psat(data: dict, path) -> Path:
     ax.set_ylabel("P(SAT)")
     ax.set_title("Probability that an instance has solutions (exact)")
     ax.legend(fontsize=8)
-    return save(fig, path)
+    return save(fig, path, overwrite=overwrite)
 
 
-def plot_margins(data: dict, path) -> Path:
+def plot_margins(data: dict, path, *, overwrite: bool = False) -> Path:
     """Stability histograms (one panel per entry of ``data["panels"]``) with the RS density.
 
     Each panel: ``{"title", "series": [{"label", "edges", "density", "error"}],
@@ -109,10 +194,10 @@ def plot_margins(data: dict, path) -> Path:
         ax.set_ylabel("density")
         ax.set_title(p["title"], fontsize=9)
         ax.legend(fontsize=7)
-    return save(fig, path)
+    return save(fig, path, overwrite=overwrite)
 
 
-def plot_local_entropy(data: dict, path) -> Path:
+def plot_local_entropy(data: dict, path, *, overwrite: bool = False) -> Path:
     """Local entropy S(d) curves with error bars, Franz-Parisi curves and H2(d).
 
     ``data``: ``{"title", "series": [{"label", "d", "entropy", "error", "style"}],
@@ -140,10 +225,10 @@ def plot_local_entropy(data: dict, path) -> Path:
     ax.set_ylabel("S(d) = (1/N) log #solutions at distance d")
     ax.set_title(data.get("title", "Local entropy"), fontsize=9)
     ax.legend(fontsize=6.5, loc="upper left")
-    return save(fig, path)
+    return save(fig, path, overwrite=overwrite)
 
 
-def plot_samplers(data: dict, path) -> Path:
+def plot_samplers(data: dict, path, *, overwrite: bool = False) -> Path:
     """P(solved) and median time to solution against alpha, per sampler and N.
 
     ``data``: ``{"samplers": {name: {N: {"alphas", "p_solve", "p_error", "tts", "tts_lo",
@@ -177,10 +262,10 @@ def plot_samplers(data: dict, path) -> Path:
     a2.set_ylabel("sweeps to first solution (median, solved runs)")
     a2.set_title("Time to solution (68% bootstrap band of the median)", fontsize=9)
     a2.legend(fontsize=6)
-    return save(fig, path)
+    return save(fig, path, overwrite=overwrite)
 
 
-def plot_flatness(data: dict, path) -> Path:
+def plot_flatness(data: dict, path, *, overwrite: bool = False) -> Path:
     """Training error after random flips (local energy) against d, one curve per reference."""
     fig, ax = figure()
     for i, s in enumerate(data["series"]):
@@ -190,12 +275,31 @@ def plot_flatness(data: dict, path) -> Path:
     ax.set_ylabel("training error (fraction of violated patterns)")
     ax.set_title(data.get("title", "Flatness (local energy)"), fontsize=9)
     ax.legend(fontsize=7)
-    return save(fig, path)
+    return save(fig, path, overwrite=overwrite)
 
 
-def plot_analysis(arrays: dict, params: dict, path) -> Path:
-    """Figure of one stored analysis (``/analysis/<name>``), chosen by ``params["what"]``."""
+def plot_analysis(arrays: dict, params: dict, path, *, overwrite: bool = False) -> Path:
+    """Figure of one stored analysis (``/analysis/<name>``), chosen by ``params["what"]``.
+
+    Parameters
+    ----------
+    arrays, params : dict
+        What :meth:`spinglass_nets.store.Store.analysis` returns.
+    path : str or Path
+        Output file (see :func:`save`).
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     what = params.get("what")
+    if what not in PLOTTABLE:
+        # Checked before drawing: analyses written by other commands (e.g. ``solve``) have no "what".
+        raise ValueError(f"cannot plot an analysis of kind {what!r}; plottable kinds (written by analyze --what): "
+                         f"{', '.join(PLOTTABLE)}")
     if what == "margins":
         x = np.linspace(min(arrays["edges"][0], params.get("kappa", 0.0)), arrays["edges"][-1], 300)
         ty = arrays.get("theory_curve")
@@ -205,17 +309,18 @@ def plot_analysis(arrays: dict, params: dict, path) -> Path:
                         "error": arrays["error"]}],
             "theory_x": arrays.get("theory_x", x) if ty is not None else [], "theory_y": ty if ty is not None else [],
             "kappa": params.get("kappa", 0.0)}]}
-        return plot_margins(data, path)
+        return plot_margins(data, path, overwrite=overwrite)
     if what == "local-entropy":
         data = {"title": f"local entropy around {params.get('reference')} ({params.get('method')})",
                 "series": [{"label": params.get("method", ""), "d": arrays["d"], "entropy": arrays["entropy"],
                             "error": arrays["error"]}],
                 "theory": ([{"label": "Franz-Parisi (RS)", "d": arrays["theory_d"], "entropy": arrays["theory_entropy"]}]
                            if "theory_d" in arrays else [])}
-        return plot_local_entropy(data, path)
+        return plot_local_entropy(data, path, overwrite=overwrite)
     if what == "flatness":
         return plot_flatness({"series": [{"label": str(params.get("reference")), "d": arrays["d"],
-                                          "energy": arrays["energy"], "error": arrays["error"]}]}, path)
+                                          "energy": arrays["energy"], "error": arrays["error"]}]}, path,
+                             overwrite=overwrite)
     fig, ax = figure()
     if what == "density":
         ax.errorbar(arrays["d"], arrays["fraction"], yerr=arrays["error"], fmt="o", ms=3, capsize=2, label="sampled")
@@ -232,9 +337,6 @@ def plot_analysis(arrays: dict, params: dict, path) -> Path:
             ax.axvline(-params["q_rs"], color="k", ls="--", lw=1)
         ax.set_xlabel("q")
         ax.set_ylabel("P(q)")
-    else:
-        raise ValueError(f"cannot plot analysis of kind {what!r}; known: margins, density, overlaps, "
-                         "local-entropy, flatness")
     ax.set_title(f"{what} of run {params.get('run')}", fontsize=9)
     ax.legend(fontsize=7)
-    return save(fig, path)
+    return save(fig, path, overwrite=overwrite)

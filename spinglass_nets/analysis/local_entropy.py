@@ -214,7 +214,7 @@ def _estimate(H, H0, Hall, lams, n, anchor, f0=None):
     return logc / n, f
 
 
-def _mc(instance, ref, *, rng, lams, beta, n_chains, n_sweeps, discard, record_every, init, swap_every):
+def _mc(instance, ref, *, rng, lams, beta, n_chains, n_sweeps, discard, record_every, init, swap_every, progress):
     try:
         from ..samplers import ReferenceTempering, run
     except ImportError as exc:  # pragma: no cover - depends on the samplers version
@@ -244,7 +244,7 @@ def _mc(instance, ref, *, rng, lams, beta, n_chains, n_sweeps, discard, record_e
         init = np.tile(ref, (n_chains * K, 1))
     sampler = ReferenceTempering(ref, lams, beta=beta, swap_every=swap_every, energy="errors")
     res = run(sampler, instance, n_chains=int(n_chains), n_sweeps=n_sweeps, record_every=int(record_every),
-              init=init, rng=rng, progress=False)
+              init=init, rng=rng, progress=progress)
     T0 = int(discard * res.samples.shape[0])
     w = res.samples[T0:]  # (T, C*K, N), column c*K + l
     e = np.asarray(res.traces["energy"])[T0:]
@@ -288,7 +288,7 @@ def _mc(instance, ref, *, rng, lams, beta, n_chains, n_sweeps, discard, record_e
 
 def local_entropy(instance, reference, *, method: str = "exact", rng=None, lams=None, beta: float = math.inf,
                   n_chains: int = 8, n_sweeps: int = 2000, discard: float = 0.25, record_every: int | None = None,
-                  init=None, swap_every: int = 5) -> LocalEntropyResult:
+                  init=None, swap_every: int = 5, progress: bool | None = False) -> LocalEntropyResult:
     """Local entropy ``S(d)`` around ``reference`` at the integer distances ``d = k/N``.
 
     Parameters
@@ -318,6 +318,8 @@ def local_entropy(instance, reference, *, method: str = "exact", rng=None, lams=
     swap_every : int
         Sweeps between exchange attempts (default 5: each exchange round is a Python-level
         step, so exchanging every sweep costs more than it gains at small N).
+    progress : bool or None
+        tqdm bar of the Monte Carlo run (``None``: only when stderr is a terminal).
 
     Returns
     -------
@@ -330,5 +332,5 @@ def local_entropy(instance, reference, *, method: str = "exact", rng=None, lams=
         return _exact(instance, ref)
     if method == "mc":
         return _mc(instance, ref, rng=rng, lams=lams, beta=beta, n_chains=n_chains, n_sweeps=n_sweeps,
-                   discard=discard, record_every=record_every, init=init, swap_every=swap_every)
+                   discard=discard, record_every=record_every, init=init, swap_every=swap_every, progress=progress)
     raise ValueError(f"method={method!r} is not allowed; choose 'exact' or 'mc'")

@@ -16,6 +16,8 @@ import json
 import math
 import os
 import platform
+import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -597,14 +599,61 @@ def _markdown(out) -> str:
     return "\n".join(L) + "\n"
 
 
+def _is_report_file(name) -> bool:
+    """Whether a folder entry is one a report writes (replacing such a folder loses nothing else)."""
+    return name in ("report.json", "report.md") or name.endswith(".png")
+
+
+def _check_output(folder: Path, overwrite: bool) -> None:
+    """Refuse an output folder that may not be written, before any computation."""
+    if folder.name in ("", ".", ".."):
+        raise ValueError(f"{str(folder)!r} is not a new folder name; give the report its own folder, e.g. report")
+    if folder.exists() or folder.is_symlink():
+        if not folder.is_dir() or folder.is_symlink():
+            raise ValueError(f"{str(folder)!r} exists and is not a folder; choose a new folder name for the report")
+        if not overwrite:
+            raise ValueError(f"folder {str(folder)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        other = sorted(x for x in os.listdir(folder) if not _is_report_file(x))
+        if other:
+            # --overwrite replaces a previous report, not an arbitrary folder (think `-o .`).
+            raise ValueError(f"folder {str(folder)!r} holds files a report does not write ({other[0]!r}"
+                             f"{', ...' if len(other) > 1 else ''}); refusing to replace it")
+    if not folder.parent.is_dir():
+        raise ValueError(f"folder {str(folder.parent)!r} does not exist")
+
+
+def _move_into_place(tmp: Path, folder: Path, overwrite: bool) -> None:
+    """Rename the finished report ``tmp`` to ``folder``; with ``overwrite`` the old folder goes last."""
+    if not folder.exists():
+        os.rename(tmp, folder)
+        return
+    if not overwrite:  # appeared while the report ran
+        raise ValueError(f"folder {str(folder)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+    os.rmdir(old)  # only the unique name is wanted: rename needs a free target
+    os.rename(folder, old)
+    try:
+        os.rename(tmp, folder)
+    except BaseException:
+        os.rename(old, folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def build_report(folder, *, quick: bool = False, seed: int = 2024, config: ReportConfig | None = None,
-                 sections=("entropy", "margins", "local_entropy", "samplers"), figures: bool = True) -> dict:
+                 sections=("entropy", "margins", "local_entropy", "samplers"), figures: bool = True,
+                 overwrite: bool = False) -> dict:
     """Run the benchmark suite and write ``report.json``, ``report.md`` and figures.
+
+    The report is built in a temporary folder next to ``folder`` and renamed into place at the
+    end, so a failure (or an interrupt) leaves no partial report and an old one untouched.
 
     Parameters
     ----------
     folder : str or Path
-        Output folder (created).
+        Output folder: new (its parent must exist), or with ``overwrite`` a previous report
+        (a folder holding only ``report.json``, ``report.md`` and PNG files), replaced once
+        the new one is complete.
     quick : bool
         Small sizes (< 1 minute): the smoke test.
     seed : int
@@ -615,6 +664,8 @@ def build_report(folder, *, quick: bool = False, seed: int = 2024, config: Repor
         Subset of ``entropy``, ``margins``, ``local_entropy``, ``samplers``.
     figures : bool
         Draw PNG figures (needs matplotlib).
+    overwrite : bool
+        Replace an existing report folder.
 
     Returns
     -------
@@ -626,7 +677,22 @@ def build_report(folder, *, quick: bool = False, seed: int = 2024, config: Repor
     if bad:
         raise ValueError(f"unknown report sections {sorted(bad)}; choose from entropy, margins, local_entropy, samplers")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    _check_output(folder, overwrite)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the report is an ordinary folder
+    try:
+        clean = _build(cfg, tmp, sections, figures)
+        _move_into_place(tmp, folder, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return clean
+
+
+def _build(cfg, folder, sections, figures):
+    """Compute every section and write the report's files into ``folder`` (which exists)."""
     root = as_seed_sequence(cfg.seed)
     t_all = time.perf_counter()
     out: dict = {}
