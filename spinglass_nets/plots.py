@@ -104,26 +104,12 @@ def save(fig, path, *, overwrite: bool = False) -> Path:
     Path
         The file written (``path``, with ``.png`` when it had no suffix).
     """
-    import os
-    import tempfile
+    from ._files import atomic_write
 
     path = output_path(path, overwrite=overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a figure is an ordinary file
-    try:
-        # The temporary name ends in .tmp: the format must be named.
-        fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=110)
-        if path.exists() and not overwrite:  # appeared while drawing
-            raise ValueError(f"{str(path)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    # The temporary name ends in .tmp: the format must be named.
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=110),
+                        overwrite=overwrite)
 
 
 def _arr(x):

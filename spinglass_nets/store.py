@@ -45,7 +45,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,6 +52,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ._files import atomic_write
 from ._json import json_default as _json_default
 from .errors import SchemaError, StoreError
 from .models.perceptron import PerceptronInstance
@@ -174,25 +174,13 @@ def _atomic_new_file(path, fill, overwrite=False):
     """Create ``path`` through a temporary file in the same folder and an atomic rename,
     so a failure never leaves a partial file (and never clobbers an existing one unless
     ``overwrite``)."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise StoreError(f"{str(path)!r} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    if not path.parent.exists():
-        raise StoreError(f"folder {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a store is an ordinary file
-    try:
+
+    def write(tmp):
         with h5py.File(tmp, "w", libver=LIBVER) as f:
             _init_root(f)
             fill(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, write, overwrite=overwrite, error=StoreError)
 
 
 def write_instance(path, instance: PerceptronInstance, *, overwrite: bool = False) -> Path:
