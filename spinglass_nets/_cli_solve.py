@@ -69,7 +69,7 @@ def handler(args):
         check_named_free(args.file, "analysis", name, args.overwrite)  # before the (long) solve
     elif args.save is not None or args.overwrite:
         raise ValueError("--no-save cannot be combined with --save or --overwrite")
-    res = solve(inst, args.method, time_limit=args.time_limit, clock=args.clock, rng=args.seed, **opts)
+    res = solve(inst, args.method, time_limit=args.time_limit, clock=args.clock, rng=args.seed, progress=None, **opts)
     if name is not None:
         arrays = {"w": res.w, **{f"history_{k}": np.asarray(v) for k, v in res.history.items()}}
         params = {"method": args.method, "seed": args.seed, "time_limit": args.time_limit, "clock": args.clock,

@@ -19,7 +19,7 @@ BETA_MAX_LINEAR_PT = 12.0
 
 
 def _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, now, rng, params,
-              wait_for_centre=False):
+              wait_for_centre=False, progress=False):
     from .samplers import run
     from .solvers.result import finish
 
@@ -43,7 +43,7 @@ def _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_
 
     n_sweeps = (n_sweeps // record_every) * record_every
     res = run(sampler, instance, n_chains=n_chains, n_sweeps=n_sweeps, record_every=record_every, rng=rng,
-              callback=watch, keep_samples=False, progress=False)
+              callback=watch, keep_samples=False, progress=progress)
     stop = "solved" if best["e"] == 0 else ("time_limit" if res.final_state.sweep < n_sweeps else "max_sweeps")
     hist = {"min_energy": res.traces["energy"].min(axis=1)}
     params = dict(params, returned=best["returned"])
@@ -51,7 +51,7 @@ def _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_
 
 
 def solve(instance, method: str = "fbp", *, time_limit: float | None = None, clock: str = "wall", rng=None,
-          **options):
+          progress: bool | None = False, **options):
     """Find a solution of ``instance`` with the chosen method.
 
     Parameters
@@ -91,6 +91,9 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, clo
         seconds of the whole process, all threads (``time.process_time``: a budget that a
         loaded or shared machine does not eat into).
     rng : None, int, SeedSequence or Generator
+    progress : bool or None
+        Monte Carlo methods: tqdm bar over the sweep budget (``None``: only when stderr is a
+        terminal); the message-passing methods have none.
 
     Returns
     -------
@@ -156,9 +159,10 @@ def solve(instance, method: str = "fbp", *, time_limit: float | None = None, clo
         params = {"n_chains": n_chains, "n_sweeps": n_sweeps, "wait_for_centre": wait, **sampler.params()}
         params["clock"] = clock
         return _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, now, rng, params,
-                         wait)
+                         wait, progress)
     params["clock"] = clock
-    return _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, now, rng, params)
+    return _mc_solve(method, sampler, instance, n_chains, n_sweeps, record_every, time_limit, now, rng, params,
+                     progress=progress)
 
 
 def _check_keywords(fn, options, method, taken=()):

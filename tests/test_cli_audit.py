@@ -147,3 +147,13 @@ def test_non_finite_coupling_ladder_is_one_line(store, capsys):
     assert cli(capsys, "sample", store, "--sweeps", 20, "--run-name", "m", "--seed", 1)[0] == 0
     bad(capsys, "sample", store, "--sampler", "reference", "--reference", "m", "--lam-max", "inf",
         match="--lam-max inf must be a finite number")
+
+
+def test_monte_carlo_solve_can_show_a_progress_bar(capsys):
+    import spinglass_nets as sn
+
+    inst = sn.make_perceptron(21, 0.5, rng=1)
+    sn.solve(inst, "anneal", n_sweeps=40, rng=0, progress=True)
+    assert "%" in capsys.readouterr().err  # tqdm's bar on stderr
+    sn.solve(inst, "anneal", n_sweeps=40, rng=0)
+    assert capsys.readouterr().err == ""  # off by default in the library
