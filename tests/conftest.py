@@ -83,3 +83,17 @@ def kill_at_random_moments(script, path, gen, max_records, attempts=3):
             kills += 1
         proc.wait()
     return kills
+
+
+def theory_run(argv, capsys):
+    """The ``theory`` subcommand through argparse directly (not the whole program):
+    (return code, stdout)."""
+    import argparse
+
+    from spinglass_nets.theory import _cli
+
+    parser = argparse.ArgumentParser()
+    _cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["theory", *argv])
+    code = args.func(args)
+    return code, capsys.readouterr().out

@@ -1,20 +1,11 @@
 """The ``theory`` subcommand, driven through argparse directly (not the lead's cli.py)."""
 
-import argparse
 import json
 
 import numpy as np
 import pytest
 
-from spinglass_nets.theory import _cli
-
-
-def run(argv, capsys):
-    parser = argparse.ArgumentParser()
-    _cli.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["theory", *argv])
-    code = args.func(args)
-    return code, capsys.readouterr().out
+from tests.conftest import theory_run as run
 
 
 def test_capacity_json_is_one_object(capsys):

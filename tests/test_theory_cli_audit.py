@@ -14,15 +14,7 @@ import pytest
 from spinglass_nets.cli import main
 from spinglass_nets.store import open_store
 from spinglass_nets.theory import _cli
-
-
-def run(argv, capsys):
-    """The subcommand through argparse directly, as tests/test_theory_cli.py does."""
-    parser = argparse.ArgumentParser()
-    _cli.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["theory", *argv])
-    code = args.func(args)
-    return code, capsys.readouterr().out
+from tests.conftest import theory_run as run
 
 
 def cli(capsys, *args):
