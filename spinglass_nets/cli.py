@@ -219,12 +219,16 @@ def cmd_enumerate(args):
         reference = None
         if args.what == "distance":
             reference = _reference(args.reference, inst, st)
+        elif args.reference is not None:
+            raise ValueError(f"--reference applies to --what distance, not --what {args.what}")
+        if args.what != "dos" and "--energy" in getattr(args, "given", set()):
+            raise ValueError(f"--energy applies to --what dos, not --what {args.what}")
     out = {"file": str(args.file), "n": inst.n, "p": inst.p, "alpha": inst.alpha, "kappa": inst.kappa}
     if args.what == "count":
         cnt = exact.count_solutions(inst)
         out["count"] = int(cnt)
         out["entropy"] = float(np.log(cnt) / inst.n) if cnt else None
-        text = f"{cnt} solutions; (1/N) log count = {out['entropy']}"
+        text = f"{cnt} solutions; (1/N) log count = " + (f"{out['entropy']:.6g}" if cnt else "-inf (no solution)")
     elif args.what == "dos":
         dos = exact.density_of_states(inst, kind=args.energy)
         out["energies"] = np.asarray(dos.energies).tolist()
@@ -347,9 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file", type=Path)
     q.add_argument("--sampler", default="metropolis",
                    choices=["metropolis", "anneal", "tempering", "walk", "replicated", "reference", "edmc"])
-    q.add_argument("--beta", type=_float, default=1.0, help="inverse temperature (metropolis; 'inf' allowed)")
-    q.add_argument("--beta-start", type=_float, default=0.5, help="anneal: first beta")
-    q.add_argument("--beta-end", type=_float, default=10.0, help="anneal: last beta")
+    q.add_argument("--beta", type=_float, default=1.0, help="inverse temperature (metropolis, reference; 'inf' allowed)")
+    q.add_argument("--beta-start", type=_float, default=0.5, help="anneal, replicated: first beta")
+    q.add_argument("--beta-end", type=_float, default=10.0, help="anneal, replicated: last beta")
     q.add_argument("--schedule", choices=["geometric", "linear"], default="geometric",
                    help="anneal schedule / tempering ladder spacing")
     q.add_argument("--beta-min", type=_float, default=0.5, help="tempering: hottest beta")

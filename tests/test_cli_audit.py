@@ -157,3 +157,10 @@ def test_monte_carlo_solve_can_show_a_progress_bar(capsys):
     assert "%" in capsys.readouterr().err  # tqdm's bar on stderr
     sn.solve(inst, "anneal", n_sweeps=40, rng=0)
     assert capsys.readouterr().err == ""  # off by default in the library
+
+
+def test_enumerate_refuses_options_of_other_quantities(store, capsys):
+    bad(capsys, "enumerate", store, "--what", "count", "--reference", "teacher", match="--reference applies to")
+    bad(capsys, "enumerate", store, "--what", "count", "--energy", "linear", match="--energy applies to")
+    code, out, _ = cli(capsys, "enumerate", store)
+    assert code == 0 and "solutions; (1/N) log count = " in out
