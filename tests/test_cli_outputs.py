@@ -201,6 +201,9 @@ def test_analyze_checks_the_name_before_computing(store, tmp_path, capsys, monke
     assert snapshot(tmp_path) == before
     monkeypatch.undo()
     assert cli(capsys, "analyze", store, "--run", "r", "--what", "margins", "--all", "--overwrite")[0] == 0
+    for extra in (["--name", "x"], ["--overwrite"]):
+        err = refused(capsys, "analyze", store, "--run", "r", "--what", "margins", "--no-write", *extra)
+        assert "--no-write cannot be combined" in err
 
 
 @pytest.mark.parametrize("d, message", [(",", "no distance"), ("", "no distance"), ("0,2", "not in [0, 1]"),

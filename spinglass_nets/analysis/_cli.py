@@ -119,6 +119,8 @@ def cmd_analyze(args):
         # Before the computation, which can take minutes, not after it as write_analysis would.
         if not args.no_write:
             _check_analysis_free(st, name, args.overwrite)
+        elif args.name is not None or args.overwrite:
+            raise ValueError("--no-write cannot be combined with --name or --overwrite (nothing is written)")
     if w.shape[0] == 0:
         raise ValueError(f"run {args.run!r} has no records after --discard {args.discard}")
     params = {"what": args.what, "run": args.run, "discard": args.discard, "thin": args.thin, "n": inst.n,
