@@ -14,7 +14,13 @@ from pathlib import Path
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit 2) instead of usage + message."""
+    """argparse with one-line errors (exit 2) instead of usage + message, and without
+    abbreviated options (``--beta-s`` for ``--beta-start``): every option is spelled out, so
+    the checks of which options apply see what was given."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -164,3 +164,9 @@ def test_enumerate_refuses_options_of_other_quantities(store, capsys):
     bad(capsys, "enumerate", store, "--what", "count", "--energy", "linear", match="--energy applies to")
     code, out, _ = cli(capsys, "enumerate", store)
     assert code == 0 and "solutions; (1/N) log count = " in out
+
+
+def test_abbreviated_options_are_refused(store, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["sample", str(store), "--beta-s", "1"])
+    assert exc.value.code == 2 and "unrecognized arguments: --beta-s" in capsys.readouterr().err
