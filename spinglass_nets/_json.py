@@ -12,18 +12,19 @@ def json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def strict(o):
+def strict(o, infinity=("inf", "-inf")):
     """A copy of ``o`` that strict JSON parsers accept (``json.dumps(..., allow_nan=False)``):
-    arrays and NumPy scalars become lists and numbers, NaN becomes null and +-inf the strings
-    ``"inf"`` / ``"-inf"`` (``float()`` reads them back)."""
+    arrays and NumPy scalars become lists and numbers, NaN becomes null and +-inf the values
+    in ``infinity`` (default the strings ``"inf"`` / ``"-inf"``, which ``float()`` reads back;
+    ``(None, None)``: null, for readers that turn null back into NaN)."""
     if isinstance(o, dict):
-        return {str(k): strict(v) for k, v in o.items()}
+        return {str(k): strict(v, infinity) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [strict(v) for v in o]
+        return [strict(v, infinity) for v in o]
     if isinstance(o, np.ndarray):
-        return strict(o.tolist())
+        return strict(o.tolist(), infinity)
     if isinstance(o, np.generic):
         o = o.item()
     if isinstance(o, float) and not np.isfinite(o):
-        return None if np.isnan(o) else ("inf" if o > 0 else "-inf")
+        return None if np.isnan(o) else infinity[0 if o > 0 else 1]
     return o

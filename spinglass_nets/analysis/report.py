@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._json import strict
 from .._rng import as_seed_sequence, chain_seed
 from ._common import theory
 
@@ -79,18 +80,8 @@ class ReportConfig:
 
 # ------------------------------------------------------------------------------ helpers
 def _clean(o):
-    """JSON-able copy: arrays to lists, non-finite floats to None."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return _clean(o.tolist())
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
+    """JSON-able copy: arrays to lists, non-finite floats to None (the figures read None as NaN)."""
+    return strict(o, infinity=(None, None))
 
 
 def _mean_err(x):
