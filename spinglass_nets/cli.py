@@ -312,6 +312,8 @@ def cmd_info(args):
         i = d["instance"]
         lines.append(f"instance: {i['kind']} N={i['n']} P={i['p']} alpha={i['alpha']:.4g} kappa={i['kappa']:g} "
                      f"labels={i['labels']} patterns={i['patterns']}")
+    if d["live"]:
+        lines.append("(another process is writing this store: a live view, runs as of their last checkpoint)")
     for name, r in d["runs"].items():
         lines.append(f"run {name}: {r['sampler']} {_short(r['params'])} chains={r['n_chains']}x{r['n_temperatures']} "
                      f"sweeps {r['sweeps_done']}/{r['n_sweeps']} records={r['records']} "

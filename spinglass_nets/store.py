@@ -36,15 +36,21 @@ one small raw write. (The guarantee is against process death; power loss needs f
 which HDF5 does not do.) Extending a finished run reallocates its datasets, once, outside
 any sampling.
 
+Concurrent reading: HDF5 locks a file open for writing; a read-only open of a store that a
+run is writing falls back to a lock-free *live view*, safe because of the rule above (only raw
+bytes change during a run). Write opens wait briefly for readers, which hold a shared lock.
+
 Readers never need this package: every dataset is self-describing through attributes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,7 +102,52 @@ def unpack(x, n) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------- file opening
-def _open(path, mode):
+def _busy(path, mode):
+    who, what = ("a run writing it", "read") if mode == "r" else ("a run writing it, or a program reading it", "write to")
+    return StoreError(f"store {str(path)!r} is open in another process ({who}): cannot {what} it until that "
+                      "process closes it")
+
+
+WRITE_WAIT_S = 5.0  # how long a write open waits for other processes to close the file
+
+
+def _live_guarded(method):
+    """On a live view (``self._live``), HDF5 errors from metadata that the writing process
+    changed after the open become one :class:`StoreError` (open the store again)."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (KeyError, OSError, RuntimeError) as exc:
+            if not self._live:
+                raise
+            raise StoreError(
+                "the store changed under this live view (another process is writing it: "
+                f"{' '.join(str(exc).split())}); open it again"
+            ) from None
+
+    return guarded
+
+
+def _h5_open(path, mode):
+    """``h5py.File``; a write open waits up to ``WRITE_WAIT_S`` for readers to close it
+    (HDF5 locks a file against writers while any process reads it)."""
+    deadline = time.monotonic() + (WRITE_WAIT_S if mode != "r" else 0.0)
+    delay = 0.01
+    while True:
+        try:
+            return h5py.File(path, mode, libver=LIBVER)
+        except BlockingIOError:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.5)
+
+
+def _open(path, mode, live_ok=False):
+    """Open and check a store; returns ``(file, live)``. With ``live_ok`` a read-only open of
+    a store locked by a writing process falls back to a live view (module docstring)."""
     path = Path(path)
     if mode == "r" and not path.exists():
         raise StoreError(f"store {str(path)!r} does not exist")
@@ -104,8 +155,17 @@ def _open(path, mode):
         raise StoreError(f"{str(path)!r} is a folder, not a store")
     if mode != "r" and path.exists() and not os.access(path, os.W_OK):
         raise StoreError(f"store {str(path)!r} is read-only: cannot write to it")
+    live = False
     try:
-        f = h5py.File(path, mode, libver=LIBVER)
+        f = _h5_open(path, mode)
+    except BlockingIOError:  # locked by another process (EAGAIN from the HDF5 file lock)
+        if mode != "r" or not live_ok:  # a write, or a check made before one
+            raise _busy(path, "r+") from None
+        try:
+            f = h5py.File(path, "r", libver=LIBVER, locking=False)
+        except (OSError, ValueError):  # caught mid-creation, or a library without lock control
+            raise _busy(path, "r") from None
+        live = True
     except OSError as exc:
         detail = " ".join(f"{exc.__class__.__name__}: {exc}".split())  # HDF5 messages span lines
         raise StoreError(f"{str(path)!r} is not a readable HDF5 store ({detail})") from None
@@ -113,8 +173,10 @@ def _open(path, mode):
         _check_schema(f, path)
     except Exception:
         f.close()
+        if live:  # a store still being created looks like no store yet
+            raise _busy(path, "r") from None
         raise
-    return f
+    return f, live
 
 
 def _check_schema(f, path):
@@ -191,7 +253,8 @@ def write_instance(path, instance: PerceptronInstance, *, overwrite: bool = Fals
 
 def read_instance(path) -> PerceptronInstance:
     """The instance of the store at ``path``."""
-    with _open(path, "r") as f:
+    f, _ = _open(path, "r", live_ok=True)
+    with f:
         return _read_instance(f, path)
 
 
@@ -203,7 +266,7 @@ def _ensure_store(path, instance=None):
             _atomic_new_file(path, lambda f: None)
         else:
             write_instance(path, instance)
-    f = _open(path, "r+")
+    f, _ = _open(path, "r+")
     if instance is not None:
         if "instance" not in f:
             _write_instance(f, instance)
@@ -237,7 +300,8 @@ def check_run_writable(path, name, instance, *, overwrite=False) -> None:
         if not path.parent.exists():
             raise StoreError(f"folder {str(path.parent)!r} does not exist")
         return
-    with _open(path, "r") as f:
+    f, _ = _open(path, "r")
+    with f:
         if "instance" in f:
             _check_same_instance(f, path, instance)
         if "runs" in f:
@@ -249,7 +313,8 @@ def check_named_free(path, group, name, overwrite=False) -> None:
     name, not a store, the entry exists without ``overwrite``) without writing: commands
     check before a long computation, not after it."""
     _check_name(name)
-    with _open(path, "r") as f:
+    f, _ = _open(path, "r")
+    with f:
         if not overwrite and group in f and name in f[group]:
             raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) "
                              "to replace it")
@@ -474,7 +539,7 @@ class RunResumer:
     """Everything :func:`spinglass_nets.samplers.resume` needs from a stored run."""
 
     def __init__(self, path, name):
-        self.f = _open(path, "r+")
+        self.f, _ = _open(path, "r+")
         try:
             if "runs" not in self.f or name not in self.f["runs"]:
                 have = sorted(self.f["runs"]) if "runs" in self.f else []
@@ -526,12 +591,31 @@ def open_run_resumer(path, name) -> RunResumer:
 class RunReader:
     """Read access to one run (emcee-style ``samples(discard=, thin=, flat=)``)."""
 
-    def __init__(self, g, n):
+    def __init__(self, g, n, live=False):
         self._g = g
         self.n = n
         self.name = g.name.rsplit("/", 1)[-1]
+        self._live = live
+        self.refresh()
+
+    @_live_guarded
+    def refresh(self) -> "RunReader":
+        """Read the counters again. A reader is a snapshot: ``n_written`` and every array it
+        returns stay consistent with each other until this is called (on a store that a run
+        is writing, see :attr:`Store.live`, it then shows the records of the newest
+        checkpoint). Returns the reader."""
+        c = self._g["counters"][()]
+        if self._live:  # the writer may be rewriting these 32 bytes right now: two equal reads
+            for _ in range(1000):
+                d = self._g["counters"][()]
+                if np.array_equal(c, d):
+                    break
+                c = d
+        self._counters = c
+        return self
 
     @property
+    @_live_guarded
     def attrs(self) -> dict:
         """Run attributes; JSON attributes are decoded."""
         out = {}
@@ -544,28 +628,30 @@ class RunReader:
         return out
 
     @property
+    @_live_guarded
     def spec(self) -> RunSpec:
         return _spec_of(self._g)
 
     @property
     def n_written(self) -> int:
         """Complete records (rows past it, if any, are ignored)."""
-        return int(self._g["counters"][C_WRITTEN])
+        return int(self._counters[C_WRITTEN])
 
     @property
     def sweeps_done(self) -> int:
         """Sweeps covered by the last checkpoint."""
-        return int(self._g["counters"][C_SWEEP])
+        return int(self._counters[C_SWEEP])
 
     @property
     def finished(self) -> bool:
-        return int(self._g["counters"][C_SWEEP]) >= int(self._g.attrs["n_sweeps"])
+        return int(self._counters[C_SWEEP]) >= int(self._g.attrs["n_sweeps"])
 
     @property
     def resumable(self) -> bool:
         """Not finished and holds a checkpoint (a run killed before its first one has none)."""
-        return not self.finished and int(self._g["counters"][C_SLOT]) >= 0
+        return not self.finished and int(self._counters[C_SLOT]) >= 0
 
+    @_live_guarded
     def _rows(self, key, discard, thin):
         if isinstance(discard, bool) or not isinstance(discard, (int, np.integer)) or discard < 0:
             raise ValueError(f"discard={discard!r} must be an integer >= 0")
@@ -590,6 +676,7 @@ class RunReader:
     def betas(self, discard=0, thin=1, flat=False) -> np.ndarray:
         return self._flat(self._rows("beta", discard, thin), flat)
 
+    @_live_guarded
     def trace_names(self) -> list:
         """Names of the (T, C) traces: energy, acceptance, beta and the sampler's extras."""
         return [*TRACES, *json.loads(self._g.attrs.get("extra_traces", "{}"))]
@@ -610,6 +697,13 @@ class Store:
     """An open store. Use :func:`open_store`; a context manager.
 
     Read-only opens (``mode="r"``, the default) cannot write: h5py refuses every write.
+
+    Attributes
+    ----------
+    live : bool
+        Another process was writing the store (a run) and it was opened without HDF5's lock:
+        see the module docstring. A :class:`RunReader` shows the last checkpoint (``refresh()``
+        for a newer one); runs created or overwritten after the open are not seen.
     """
 
     def __init__(self, path, mode="r"):
@@ -617,7 +711,8 @@ class Store:
             raise ValueError(f"mode={mode!r} is not allowed; choose 'r' or 'r+'")
         self.path = Path(path)
         self.mode = mode
-        self._f = _open(path, mode)
+        self._f, self.live = _open(path, mode, live_ok=True)
+        self._live = self.live
 
     def __enter__(self):
         return self
@@ -633,17 +728,21 @@ class Store:
     def attrs(self) -> dict:
         return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._f.attrs.items()}
 
+    @_live_guarded
     def instance(self) -> PerceptronInstance:
         return _read_instance(self._f, self.path)
 
+    @_live_guarded
     def runs(self) -> list:
         return sorted(self._f["runs"]) if "runs" in self._f else []
 
+    @_live_guarded
     def run(self, name) -> RunReader:
         if name not in self.runs():
             raise StoreError(f"no run {name!r} in {str(self.path)!r}; runs: {', '.join(self.runs()) or 'none'}")
-        return RunReader(self._f["runs"][name], int(self._f["instance"].attrs["n"]))
+        return RunReader(self._f["runs"][name], int(self._f["instance"].attrs["n"]), live=self.live)
 
+    @_live_guarded
     def _named(self, group, name):
         if group not in self._f or name not in self._f[group]:
             have = sorted(self._f[group]) if group in self._f else []
@@ -689,9 +788,10 @@ class Store:
         _fill_named(root.create_group(name), arrays, params)
         self._f.flush()
 
+    @_live_guarded
     def describe(self) -> dict:
         """JSON-able summary: root attributes, instance, runs with their progress."""
-        out = {"path": str(self.path), "attrs": self.attrs}
+        out = {"path": str(self.path), "attrs": self.attrs, "live": self.live}
         if "instance" in self._f:
             out["instance"] = self.instance().describe()
         out["runs"] = {}
@@ -715,7 +815,9 @@ def open_store(path, mode: str = "r") -> Store:
     """Open a sample store (``mode="r"`` read-only, ``"r+"`` read-write).
 
     Refuses files that are not stores, or whose schema version is missing or newer, with
-    :class:`~spinglass_nets.errors.SchemaError`.
+    :class:`~spinglass_nets.errors.SchemaError`. A store that a run in another process is
+    writing opens read-only as a live view (:attr:`Store.live`); ``"r+"`` is then refused
+    with :class:`~spinglass_nets.errors.StoreError` until that process closes it.
     """
     return Store(path, mode)
 
