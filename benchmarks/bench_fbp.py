@@ -138,8 +138,11 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--skip-solve", action="store_true")
     ap.add_argument("--quick", action="store_true", help="N = 1001 and 4001, alpha = 0.7, 1 instance, 10 s")
-    ap.add_argument("-o", "--output", default=str(RESULTS / "fbp.json"))
+    ap.add_argument("-o", "--output", default=None, help="results file (default fbp.json; "
+                    "with --quick fbp_quick.json: a smoke run keeps the published results)")
     args = ap.parse_args(argv)
+    if args.output is None:
+        args.output = str(RESULTS / "fbp_quick.json") if args.quick else str(RESULTS / "fbp.json")
     if args.quick:
         args.n, args.alphas, args.instances, args.time_limit, args.reps = [1001, 4001], [0.7], 1, 10.0, 2
     import numba

@@ -258,9 +258,12 @@ def main(argv=None):
     ap.add_argument("--methods", nargs="+", default=None)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="Numba threads per worker process")
-    ap.add_argument("--out", type=Path, default=RESULTS / "mc_reach.json")
+    ap.add_argument("--out", type=Path, default=None, help="results file (default mc_reach.json; "
+                    "with --quick mc_reach_quick.json: a smoke run keeps the published results)")
     ap.add_argument("--plot-only", action="store_true")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = RESULTS / "mc_reach_quick.json" if args.quick else RESULTS / "mc_reach.json"
     if args.plot_only:
         result = json.loads(args.out.read_text())
     else:

@@ -308,9 +308,12 @@ def warm_first_call():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, few seconds (smoke test)")
-    ap.add_argument("--out", default=str(HERE / "results" / "metropolis.json"))
+    ap.add_argument("--out", default=None, help="results file (default metropolis.json; "
+                    "with --quick metropolis_quick.json: a smoke run keeps the published results)")
     ap.add_argument("--repeats", type=int, default=None)
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = str(HERE / "results" / ("metropolis_quick.json" if args.quick else "metropolis.json"))
 
     if args.quick:
         sizes, alphas = [127, 255], [0.5]

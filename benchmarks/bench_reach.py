@@ -275,7 +275,8 @@ def main(argv=None):
     ap.add_argument("--instances", type=int, default=4)
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (default 60)")
     ap.add_argument("--methods", nargs="+", default=None, help="subset of method names")
-    ap.add_argument("--out", type=Path, default=RESULTS / "reach.json")
+    ap.add_argument("--out", type=Path, default=None, help="results file (default reach.json; "
+                    "with --quick reach_quick.json: a smoke run keeps the published results)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="budget and times in CPU seconds of this process (default) or wall-clock seconds")
     ap.add_argument("--plot-only", action="store_true")
@@ -283,6 +284,8 @@ def main(argv=None):
     ap.add_argument("--no-stop-after-zero", dest="stop_after_zero", action="store_false",
                     help="run every alpha even after a method solved nothing at a smaller one")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = RESULTS / "reach_quick.json" if args.quick else RESULTS / "reach.json"
     if args.merge:
         result = merge(args.merge, args.out)
     elif args.plot_only:

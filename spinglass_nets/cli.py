@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--beta-min", type=_float, default=0.5, help="tempering: hottest beta")
     q.add_argument("--beta-max", type=_float, default=5.0, help="tempering: coldest beta")
     q.add_argument("--n-temps", type=_positive_int, default=8, help="tempering: number of temperatures")
-    q.add_argument("--swap-every", type=_positive_int, default=1, help="tempering: sweeps between exchanges")
+    q.add_argument("--swap-every", type=_positive_int, default=1, help="tempering and reference: sweeps between exchanges")
     q.add_argument("--replicas", type=_positive_int, default=3, help="replicated: replicas y per chain")
     q.add_argument("--form", choices=["centre", "traced"], default="centre", help="replicated: centre explicit or traced out")
     q.add_argument("--gamma-start", type=_float, default=None,
@@ -406,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_sample)
 
-    q = sub.add_parser("enumerate", help="exact enumeration of a small instance (N <= ~30)")
+    q = sub.add_parser("enumerate", help="exact enumeration of a small instance (N <= 34 for +-1 patterns, 30 for Gaussian)")
     q.add_argument("file", type=Path)
     q.add_argument("--what", choices=["count", "dos", "distance"], default="count")
     q.add_argument("--energy", choices=["errors", "linear"], default="errors")

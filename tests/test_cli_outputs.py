@@ -254,3 +254,29 @@ def test_reference_npy_of_plus_minus_one_is_accepted(store, tmp_path, capsys):
     assert code == 0 and json.loads(out)["analysis"] == "density_r"
     with open_store(store) as st:
         assert "density_r" in st.analyses()
+
+
+@pytest.mark.parametrize("what, extra, message", [
+    ("margins", ["--reference", "nope.npy"], "--reference does not apply to --what margins"),
+    ("overlaps", ["--d", "0.1", "--method", "mc"], "--d, --method do not apply to --what overlaps"),
+    ("density", ["--reference", "r:0", "--all"], "--all does not apply to --what density"),
+    ("flatness", ["--reference", "r:0", "--beta", "3"], "--beta does not apply to --what flatness"),
+    ("local-entropy", ["--reference", "r:0", "--sweeps", "10"], "--sweeps applies only to --method mc"),
+])
+def test_analyze_refuses_options_its_what_does_not_read(store, tmp_path, capsys, what, extra, message):
+    """Audit (session 5): an option of another --what was silently ignored (a bad --reference
+    file passed with --what margins printed margins and exit 0)."""
+    before = snapshot(tmp_path)
+    err = refused(capsys, "analyze", store, "--run", "r", "--what", what, "--no-write", *extra)
+    assert message in err
+    assert snapshot(tmp_path) == before
+
+
+def test_help_texts_name_every_sampler_and_limit(capsys):
+    """Audit (session 5): --swap-every also applies to reference; enumerate's limits are 34 / 30."""
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    assert "tempering and reference: sweeps between exchanges" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "N <= 34 for +-1 patterns, 30 for Gaussian" in " ".join(capsys.readouterr().out.split())

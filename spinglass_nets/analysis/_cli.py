@@ -10,6 +10,28 @@ import os
 from pathlib import Path
 
 WHATS = ("margins", "density", "overlaps", "local-entropy", "flatness")
+# Which analysis options each --what reads; any other one given is refused, not ignored.
+_MC_OPTIONS = {"--beta", "--sweeps", "--chains", "--seed"}
+_WHAT_OPTIONS = {
+    "margins": {"--all"},
+    "density": {"--reference"},
+    "overlaps": set(),
+    "local-entropy": {"--reference", "--method", *_MC_OPTIONS},
+    "flatness": {"--reference", "--d", "--samples", "--seed"},
+}
+
+
+def _check_applicable(args):
+    """Refuse options that ``--what`` (and, for local entropy, ``--method``) does not read."""
+    given = getattr(args, "given", set())
+    every = set().union(*_WHAT_OPTIONS.values())
+    bad = sorted(g for g in given if g in every and g not in _WHAT_OPTIONS[args.what])
+    if bad:
+        raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to --what {args.what}")
+    if args.what == "local-entropy" and args.method == "exact":
+        bad = sorted(g for g in given if g in _MC_OPTIONS)
+        if bad:
+            raise ValueError(f"{', '.join(bad)} {'applies' if len(bad) == 1 else 'apply'} only to --method mc")
 
 
 def _emit(args, obj, text):
@@ -113,6 +135,7 @@ def cmd_analyze(args):
 
     if args.what not in WHATS:
         raise ValueError(f"--what {args.what!r} is not allowed; choose one of {', '.join(WHATS)}")
+    _check_applicable(args)
     name = args.name or f"{args.what}_{args.run}"
     with open_store(args.file) as st:
         inst = st.instance()

@@ -242,6 +242,6 @@ def find_solutions(instance, engine, find_sweeps):
         bad = np.flatnonzero(~found)
         raise ValueError(
             f"found no solution for chains {bad.tolist()[:10]} in 3 x {len(sched)} annealing sweeps; "
-            "pass init= solutions or raise find_sweeps"
+            "pass init= solutions or raise find_sweeps (command line: --init, --find-sweeps)"
         )
     return Engine(instance, w_found, engine.rng_state(), "errors")
