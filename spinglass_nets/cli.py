@@ -176,6 +176,7 @@ def cmd_sample(args):
         from .store import open_store
 
         with open_store(args.file) as st:
+            st.refuse_live()
             r = st.run(args.run_name)
             done, total, finished = r.sweeps_done, r.attrs["n_sweeps"], r.finished
         if finished and (args.sweeps is None or args.sweeps <= total):

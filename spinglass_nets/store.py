@@ -38,7 +38,12 @@ any sampling.
 
 Concurrent reading: HDF5 locks a file open for writing; a read-only open of a store that a
 run is writing falls back to a lock-free *live view*, safe because of the rule above (only raw
-bytes change during a run). Write opens wait briefly for readers, which hold a shared lock.
+bytes change during a run) and a seqlock for everything else: every change of the file's
+structure (a run created, overwritten or extended, checkpoint slots, analyses, theory curves)
+is bracketed by the root dataset ``generation`` (odd while the change lasts, flushed before
+and after it). A live view is opened only at an even generation and checks, after every read,
+that it has not moved; otherwise the read raises :class:`StoreError` (open it again). Write
+opens wait briefly for readers, which hold a shared lock.
 
 Readers never need this package: every dataset is self-describing through attributes.
 """
@@ -51,6 +56,7 @@ import os
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,45 +115,88 @@ def _busy(path, mode):
 
 
 WRITE_WAIT_S = 5.0  # how long a write open waits for other processes to close the file
+GENERATION = "generation"  # root (1,) int64: the structure seqlock of live views
 
 
 def _live_guarded(method):
-    """On a live view (``self._live``), HDF5 errors from metadata that the writing process
-    changed after the open become one :class:`StoreError` (open the store again)."""
+    """Reads of a live view (``self._live``) are checked after the fact: if the store's
+    structure changed meanwhile (``self._verify``), the result, or the error, is replaced by
+    one :class:`StoreError` (open the store again)."""
 
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
-        except (KeyError, OSError, RuntimeError) as exc:
-            if not self._live:
-                raise
-            raise StoreError(
-                "the store changed under this live view (another process is writing it: "
-                f"{' '.join(str(exc).split())}); open it again"
-            ) from None
+            out = method(self, *args, **kwargs)
+        except Exception:
+            if self._live:
+                self._verify()  # a structural change explains the error
+            raise
+        if self._live:
+            self._verify()
+        return out
 
     return guarded
+
+
+def _changed(path):
+    return StoreError(f"store {str(path)!r} changed its structure under this live view (another process is "
+                      "writing it); open it again")
 
 
 def _h5_open(path, mode):
     """``h5py.File``; a write open waits up to ``WRITE_WAIT_S`` for readers to close it
     (HDF5 locks a file against writers while any process reads it)."""
     deadline = time.monotonic() + (WRITE_WAIT_S if mode != "r" else 0.0)
-    delay = 0.01
     while True:
         try:
             return h5py.File(path, mode, libver=LIBVER)
         except BlockingIOError:
-            if time.monotonic() + delay > deadline:
+            if time.monotonic() + 0.02 > deadline:
                 raise
-            time.sleep(delay)
-            delay = min(2 * delay, 0.5)
+            time.sleep(0.02)
+
+
+def _live_handle(path):
+    """A lock-free read-only open with HDF5's sieve buffer off (every read of the generation
+    and of the counters reaches the file); returns ``(file, generation)``, the generation -1
+    for a store that is not readable yet or predates live views."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_V110)
+    fapl.set_sieve_buf_size(0)
+    try:
+        fapl.set_file_locking(False, True)
+        f = h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY, fapl=fapl))
+    except (OSError, ValueError, AttributeError):  # mid-creation, or a library without lock control
+        raise _busy(path, "r") from None
+    try:
+        _check_schema(f, path)
+        return f, (int(f[GENERATION][0]) if GENERATION in f else -1)
+    except Exception:  # a store still being created looks like no store yet
+        f.close()
+        return None, -1
+
+
+def _open_live(path):
+    """A live view: ``(file, generation)``. The open reads the superblock and root metadata,
+    so it is bracketed like any read: a generation read before it (by a first open) must equal
+    the one read after it, and be even (no structural change ran meanwhile)."""
+    for _ in range(5):
+        f, before = _live_handle(path)
+        if f is not None:
+            f.close()
+        f, after = _live_handle(path)
+        if before == after and after >= 0 and after % 2 == 0:
+            return f, after
+        if f is not None:
+            f.close()
+        time.sleep(0.02)
+    raise _busy(path, "r")  # restructuring now, or a store from before live views
 
 
 def _open(path, mode, live_ok=False):
-    """Open and check a store; returns ``(file, live)``. With ``live_ok`` a read-only open of
-    a store locked by a writing process falls back to a live view (module docstring)."""
+    """Open and check a store; returns ``(file, generation)``, the generation being None for
+    a normal open and the (even) structure generation of a live view. With ``live_ok`` a
+    read-only open of a store locked by a writing process falls back to a live view."""
     path = Path(path)
     if mode == "r" and not path.exists():
         raise StoreError(f"store {str(path)!r} does not exist")
@@ -155,28 +204,27 @@ def _open(path, mode, live_ok=False):
         raise StoreError(f"{str(path)!r} is a folder, not a store")
     if mode != "r" and path.exists() and not os.access(path, os.W_OK):
         raise StoreError(f"store {str(path)!r} is read-only: cannot write to it")
-    live = False
     try:
         f = _h5_open(path, mode)
     except BlockingIOError:  # locked by another process (EAGAIN from the HDF5 file lock)
         if mode != "r" or not live_ok:  # a write, or a check made before one
             raise _busy(path, "r+") from None
-        try:
-            f = h5py.File(path, "r", libver=LIBVER, locking=False)
-        except (OSError, ValueError):  # caught mid-creation, or a library without lock control
-            raise _busy(path, "r") from None
-        live = True
+        return _open_live(path)
     except OSError as exc:
         detail = " ".join(f"{exc.__class__.__name__}: {exc}".split())  # HDF5 messages span lines
+        if "locking flag values don't match" in detail:  # HDF5 would share that view's stale metadata
+            raise StoreError(f"a live view of store {str(path)!r} is open in this process: close it, then open "
+                             "the store again") from None
+        if "already open for read-only" in detail:
+            raise StoreError(f"store {str(path)!r} is open read-only in this process: close it before writing "
+                             "to it") from None
         raise StoreError(f"{str(path)!r} is not a readable HDF5 store ({detail})") from None
     try:
         _check_schema(f, path)
     except Exception:
         f.close()
-        if live:  # a store still being created looks like no store yet
-            raise _busy(path, "r") from None
         raise
-    return f, live
+    return f, None
 
 
 def _check_schema(f, path):
@@ -197,6 +245,26 @@ def _init_root(f):
     f.attrs["created"] = _now()
     for k, v in _versions().items():
         f.attrs[k] = v
+    _fixed(f, GENERATION, (1,), np.int64, data=np.zeros(1, np.int64))
+
+
+@contextmanager
+def _structural(f):
+    """Bracket a change of the file's structure for live readers (module docstring): the
+    generation is odd, and flushed, before anything changes, and even again after the final
+    flush. A store written before live views gets the dataset here."""
+    if GENERATION not in f:
+        _fixed(f, GENERATION, (1,), np.int64, data=np.ones(1, np.int64))
+    gen = f[GENERATION]
+    v = int(gen[0]) | 1
+    gen[0] = v
+    f.flush()
+    try:
+        yield
+    finally:
+        f.flush()
+        gen[0] = v + 1
+        f.flush()
 
 
 def _write_instance(f, inst):
@@ -242,6 +310,13 @@ def _atomic_new_file(path, fill, overwrite=False):
             _init_root(f)
             fill(f)
 
+    if overwrite and Path(path).is_file():
+        try:  # replacing a store that a run is writing would silently discard that run
+            h5py.File(path, "r", libver=LIBVER).close()
+        except BlockingIOError:
+            raise _busy(path, "r+") from None
+        except OSError:  # not HDF5, or already open in this process: replacing it is allowed
+            pass
     atomic_write(path, write, overwrite=overwrite, error=StoreError)
 
 
@@ -269,7 +344,8 @@ def _ensure_store(path, instance=None):
     f, _ = _open(path, "r+")
     if instance is not None:
         if "instance" not in f:
-            _write_instance(f, instance)
+            with _structural(f):
+                _write_instance(f, instance)
         else:
             try:
                 _check_same_instance(f, path, instance)
@@ -324,16 +400,20 @@ def _write_named(path, group, name, arrays, params, overwrite):
     _check_name(name)
     f = _ensure_store(path)
     try:
-        root = f.require_group(group)
-        if name in root:
-            if not overwrite:
-                raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) "
-                                 "to replace it")
-            del root[name]
-        _fill_named(root.create_group(name), arrays, params)
-        f.flush()
+        if not overwrite and name in f.get(group, {}):
+            raise StoreError(f"/{group}/{name} exists in {str(path)!r}; pass overwrite=True (CLI: --overwrite) "
+                             "to replace it")
+        with _structural(f):
+            _replace_named(f, group, name, arrays, params)
     finally:
         f.close()
+
+
+def _replace_named(f, group, name, arrays, params):
+    root = f.require_group(group)
+    if name in root:
+        del root[name]
+    _fill_named(root.create_group(name), arrays, params)
 
 
 def _fill_named(g, arrays, params):
@@ -476,11 +556,12 @@ class RunWriter:
         n_new = self._flush_rows()
         cur = int(self._counters[C_SLOT])
         slot = 0 if cur < 0 else 1 - cur
-        for s in (0, 1):
-            if f"checkpoint_{s}" not in self.g:  # first checkpoint: create both slots
-                cg = self.g.create_group(f"checkpoint_{s}")
-                for k, v in arrays.items():
-                    _fixed(cg, k, np.shape(v), np.asarray(v).dtype)
+        if "checkpoint_0" not in self.g:  # first checkpoint: create both slots
+            with _structural(self.f):
+                for s in (0, 1):
+                    cg = self.g.create_group(f"checkpoint_{s}")
+                    for k, v in arrays.items():
+                        _fixed(cg, k, np.shape(v), np.asarray(v).dtype)
         cg = self.g[f"checkpoint_{slot}"]
         for k, v in arrays.items():
             v = np.asarray(v)
@@ -511,28 +592,35 @@ def open_run_writer(path, name, spec: RunSpec, instance, *, overwrite=False) -> 
         raise StoreError(f"extra trace names {bad} are not allowed (reserved: {', '.join(sorted(RESERVED))})")
     f = _ensure_store(path, instance)
     try:
-        runs = f.require_group("runs")
-        _check_run_free(runs, name, path, overwrite)
-        if name in runs:
-            del runs[name]
-        g = runs.create_group(name)
-        _spec_attrs(g, spec)
-        g.attrs["created"] = _now()
-        g.attrs["package_version"] = _versions()["package_version"]
-        g.attrs["w_encoding"] = W_ENCODING
-        g.attrs["chain_layout"] = (
-            "column c of each trace is chain c; with n_temperatures K > 1, column c*K + k is chain c at "
-            "temperature index k (ascending beta)"
-        )
-        C, nb = spec.n_columns, (instance.n + 7) // 8
-        _create_traces(g, spec.n_sweeps // spec.record_every, C, nb, instance.n, spec.extra_traces)
-        counters = _fixed(g, "counters", (4,), np.int64, data=np.array([0, -1, 0, 0]))
-        counters.attrs["description"] = "n_written, checkpoint_slot, checkpoint_records, checkpoint_sweep"
-        f.flush()
+        if name in f.get("runs", {}):
+            _check_run_free(f["runs"], name, path, overwrite)
+        with _structural(f):
+            g = _create_run(f, name, spec, instance)
     except BaseException:
         f.close()
         raise
     return RunWriter(f, g, instance.n)
+
+
+def _create_run(f, name, spec, instance):
+    """``/runs/<name>`` (replacing one of that name) with its datasets; inside _structural."""
+    runs = f.require_group("runs")
+    if name in runs:
+        del runs[name]
+    g = runs.create_group(name)
+    _spec_attrs(g, spec)
+    g.attrs["created"] = _now()
+    g.attrs["package_version"] = _versions()["package_version"]
+    g.attrs["w_encoding"] = W_ENCODING
+    g.attrs["chain_layout"] = (
+        "column c of each trace is chain c; with n_temperatures K > 1, column c*K + k is chain c at "
+        "temperature index k (ascending beta)"
+    )
+    C, nb = spec.n_columns, (instance.n + 7) // 8
+    _create_traces(g, spec.n_sweeps // spec.record_every, C, nb, instance.n, spec.extra_traces)
+    counters = _fixed(g, "counters", (4,), np.int64, data=np.array([0, -1, 0, 0]))
+    counters.attrs["description"] = "n_written, checkpoint_slot, checkpoint_records, checkpoint_sweep"
+    return g
 
 
 class RunResumer:
@@ -569,13 +657,13 @@ class RunResumer:
         keep = int(g["counters"][C_WRITTEN])
         extra = self.spec.extra_traces
         old = {k: g[k][:keep] for k in ("w", *TRACES, *extra, "sweep")}
-        for k in old:
-            del g[k]
-        _create_traces(g, T, self.spec.n_columns, (self.instance.n + 7) // 8, self.instance.n, extra)
-        for k, v in old.items():
-            g[k][:keep] = v
-        g.attrs["n_sweeps"] = int(n_sweeps)
-        self.f.flush()
+        with _structural(self.f):
+            for k in old:
+                del g[k]
+            _create_traces(g, T, self.spec.n_columns, (self.instance.n + 7) // 8, self.instance.n, extra)
+            for k, v in old.items():
+                g[k][:keep] = v
+            g.attrs["n_sweeps"] = int(n_sweeps)
         self.spec = _spec_of(g)
 
     def close(self):
@@ -591,11 +679,12 @@ def open_run_resumer(path, name) -> RunResumer:
 class RunReader:
     """Read access to one run (emcee-style ``samples(discard=, thin=, flat=)``)."""
 
-    def __init__(self, g, n, live=False):
+    def __init__(self, g, n, verify=None):
         self._g = g
         self.n = n
         self.name = g.name.rsplit("/", 1)[-1]
-        self._live = live
+        self._live = verify is not None
+        self._verify = verify
         self.refresh()
 
     @_live_guarded
@@ -611,7 +700,10 @@ class RunReader:
                 if np.array_equal(c, d):
                     break
                 c = d
-        self._counters = c
+        n_sweeps = int(self._g.attrs["n_sweeps"])
+        if not 0 <= int(c[C_WRITTEN]) <= self._g["sweep"].shape[0]:
+            raise StoreError(f"run {self.name!r} has inconsistent counters {c.tolist()}")
+        self._counters, self._n_sweeps = c, n_sweeps
         return self
 
     @property
@@ -644,7 +736,7 @@ class RunReader:
 
     @property
     def finished(self) -> bool:
-        return int(self._counters[C_SWEEP]) >= int(self._g.attrs["n_sweeps"])
+        return int(self._counters[C_SWEEP]) >= self._n_sweeps
 
     @property
     def resumable(self) -> bool:
@@ -711,8 +803,19 @@ class Store:
             raise ValueError(f"mode={mode!r} is not allowed; choose 'r' or 'r+'")
         self.path = Path(path)
         self.mode = mode
-        self._f, self.live = _open(path, mode, live_ok=True)
-        self._live = self.live
+        self._f, self._gen = _open(path, mode, live_ok=True)
+        self.live = self._live = self._gen is not None
+
+    def refuse_live(self):
+        """Raise the "open in another process" :class:`StoreError` on a live view: a command
+        that will write to this store checks this before computing."""
+        if self.live:
+            raise _busy(self.path, "r+")
+
+    def _verify(self):
+        """Raise :class:`StoreError` if the structure changed since this live view opened."""
+        if int(self._f[GENERATION][0]) != self._gen:
+            raise _changed(self.path)
 
     def __enter__(self):
         return self
@@ -725,6 +828,7 @@ class Store:
             self._f.close()
 
     @property
+    @_live_guarded
     def attrs(self) -> dict:
         return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._f.attrs.items()}
 
@@ -740,7 +844,8 @@ class Store:
     def run(self, name) -> RunReader:
         if name not in self.runs():
             raise StoreError(f"no run {name!r} in {str(self.path)!r}; runs: {', '.join(self.runs()) or 'none'}")
-        return RunReader(self._f["runs"][name], int(self._f["instance"].attrs["n"]), live=self.live)
+        return RunReader(self._f["runs"][name], int(self._f["instance"].attrs["n"]),
+                         verify=self._verify if self.live else None)
 
     @_live_guarded
     def _named(self, group, name):
@@ -750,6 +855,7 @@ class Store:
         g = self._f[group][name]
         return {k: g[k][()] for k in g}, json.loads(g.attrs["params"])
 
+    @_live_guarded
     def analyses(self) -> list:
         return sorted(self._f["analysis"]) if "analysis" in self._f else []
 
@@ -757,6 +863,7 @@ class Store:
         """(arrays dict, params dict) of ``/analysis/<name>``."""
         return self._named("analysis", name)
 
+    @_live_guarded
     def theories(self) -> list:
         return sorted(self._f["theory"]) if "theory" in self._f else []
 
@@ -780,13 +887,10 @@ class Store:
 
     def _write_named(self, group, name, arrays, params, overwrite):
         _check_name(name)
-        root = self._f.require_group(group)
-        if name in root:
-            if not overwrite:
-                raise StoreError(f"/{group}/{name} exists in {str(self.path)!r}; pass overwrite=True to replace it")
-            del root[name]
-        _fill_named(root.create_group(name), arrays, params)
-        self._f.flush()
+        if not overwrite and name in self._f.get(group, {}):
+            raise StoreError(f"/{group}/{name} exists in {str(self.path)!r}; pass overwrite=True to replace it")
+        with _structural(self._f):
+            _replace_named(self._f, group, name, arrays, params)
 
     @_live_guarded
     def describe(self) -> dict:

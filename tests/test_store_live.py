@@ -118,19 +118,31 @@ def test_a_writer_waits_for_a_reader_to_close(tmp_path):
         assert st.run("m").finished and st.run("m").n_written == 20
 
 
-def test_live_guard_turns_h5_errors_into_one_store_error():
+def test_live_guard_checks_the_structure_after_every_read():
     class View:
-        def __init__(self, live):
-            self._live = live
+        path = "x.h5"
+
+        def __init__(self, live, changed):
+            self._live, self.changed = live, changed
+
+        def _verify(self):
+            if self.changed:
+                raise store._changed(self.path)
 
         @store._live_guarded
-        def read(self):
-            raise KeyError("Unable to synchronously open object (addr overflow)")
+        def read(self, fail):
+            if fail:
+                raise KeyError("Unable to synchronously open object (addr overflow)")
+            return 42
 
-    with pytest.raises(StoreError, match="changed under this live view .*open it again"):
-        View(True).read()
-    with pytest.raises(KeyError):  # a store nobody writes: errors are not disguised
-        View(False).read()
+    for fail in (False, True):  # a changed structure voids a result and explains an error
+        with pytest.raises(StoreError, match="changed its structure under this live view.*open it again"):
+            View(True, True).read(fail)
+    assert View(True, False).read(False) == 42
+    with pytest.raises(KeyError):  # unchanged structure: errors are not disguised
+        View(True, False).read(True)
+    with pytest.raises(KeyError):  # a store nobody writes: never checked
+        View(False, True).read(True)
 
 
 def test_analyze_prints_from_a_store_being_written_with_no_write(live_store):
@@ -140,3 +152,79 @@ def test_analyze_prints_from_a_store_being_written_with_no_write(live_store):
                           "--what", "overlaps", "--no-write", "--json"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["analysis"] is None
+
+
+HOLDER = """
+import sys
+import numpy as np
+from spinglass_nets.store import open_store
+st = open_store(sys.argv[1], "r+")  # holds HDF5's write lock, as a run does
+print("ready", flush=True)
+sys.stdin.readline()
+st.write_analysis("late", {"a": np.arange(3)}, {"by": "holder"})  # a structural change
+print("done", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def held_store(tmp_path):
+    """A store with a finished run, held open for writing by another process that adds an
+    analysis when told to (a live view of it sees a structural change at a known moment)."""
+    from spinglass_nets.samplers import Metropolis, run
+
+    inst = sn.make_perceptron(61, 0.5, rng=4)
+    path = tmp_path / "held.h5"
+    run(Metropolis(1.0), inst, n_chains=2, n_sweeps=40, record_every=4, rng=1, store=path, run_name="m",
+        progress=False)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
+        yield inst, path, holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_structural_change_voids_a_live_view_instead_of_returning_wrong_data(held_store):
+    """Audit (session 5): a view held across a run overwritten or extended by another process
+    returned garbage silently. Every structural change is bracketed by the root generation
+    (a seqlock), so the old view raises; a new one sees the change."""
+    inst, path, holder = held_store
+    st = open_store(path)
+    assert st.live
+    r = st.run("m")
+    w = r.samples()
+    assert w.shape == (10, 2, inst.n) and st.analyses() == []
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "done", holder.stderr.read()
+    for read in (r.samples, r.energies, r.refresh, st.analyses, st.describe, lambda: st.run("m")):
+        with pytest.raises(StoreError, match="changed its structure under this live view.*open it again"):
+            read()
+    assert r.n_written == 10  # the snapshot's own numbers stay readable
+    with pytest.raises(StoreError, match="a live view of store .* is open in this process: close it"):
+        open_store(path)  # HDF5 would hand this process the old view's metadata
+    st.close()
+    with open_store(path) as st2:
+        assert st2.live and st2.analyses() == ["late"]
+        assert np.array_equal(st2.run("m").samples(), w)
+
+
+def test_commands_that_would_write_a_store_being_written_are_refused_at_once(held_store, tmp_path):
+    """Audit (session 5): `instance --overwrite` replaced a store that a run was writing (the
+    run then "finished" into a deleted file); `theory --store` and `sample --resume` computed
+    or waited before failing."""
+    inst, path, _ = held_store
+    before = path.read_bytes()
+    for args in (["instance", "--n", "11", "--alpha", "0.5", "--seed", "1", "-o", str(path), "--overwrite"],
+                 ["theory", "rs", "--alpha", "0.5", "--store", str(path)],
+                 ["sample", str(path), "--run-name", "m", "--resume", "--sweeps", "80"]):
+        t = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "spinglass_nets", *args], capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, (args, out.stderr)
+        assert "open in another process" in out.stderr, out.stderr
+        assert time.monotonic() - t < 60
+    assert path.read_bytes() == before

@@ -109,7 +109,6 @@ def _reference(spec, inst, st):
 
 def _check_analysis_free(st, name, overwrite):
     """Refuse a bad or taken analysis name before the (possibly long) computation."""
-    from ..errors import StoreError
     from ..store import _check_name
 
     try:
@@ -117,9 +116,7 @@ def _check_analysis_free(st, name, overwrite):
     except ValueError:
         raise ValueError(f"--name {name!r} is not allowed: give a non-empty name without '/' not starting "
                          "with '.'") from None
-    if st.live:
-        raise StoreError(f"store {str(st.path)!r} is open in another process (a run writing it): cannot write "
-                         "to it until that process closes it (--no-write only prints)")
+    st.refuse_live()
     if name in st.analyses() and not overwrite:
         raise ValueError(f"/analysis/{name} exists in {str(st.path)!r}; pass --overwrite to replace it or --name "
                          "to choose another name")

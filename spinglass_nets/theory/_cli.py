@@ -155,6 +155,7 @@ def _check_store_free(args) -> str:
     path = Path(args.store)
     if path.exists():
         with open_store(path) as st:  # a folder or a file that is not a store: one-line StoreError
+            st.refuse_live()
             taken = entry in st.theories()
         if taken and not args.overwrite:
             raise ValueError(f"/theory/{entry} exists in {str(path)!r}; pass --overwrite to replace it or "
