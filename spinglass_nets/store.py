@@ -20,6 +20,7 @@ The only module that imports h5py. Layout (``schema_version`` 1, DESIGN.md secti
                               JSON name -> description; e.g. free_entropy, gamma for EdMC)
     /runs/<name>/checkpoint_0, checkpoint_1   w, rng_state, aux_* (the sampler state)
     /analysis/<name>, /theory/<name>          arrays + attrs params (JSON)
+    /generation       (1,) int64: structure generation, odd during a structural change (live views)
 
 Crash safety: records are buffered in memory and reach the file only together with a
 checkpoint, in this order: data rows, flush; checkpoint into the slot *not* named by
@@ -224,6 +225,11 @@ def _open(path, mode, live_ok=False):
     except Exception:
         f.close()
         raise
+    if mode != "r" and GENERATION in f and int(f[GENERATION][0]) % 2:
+        # A writer killed inside a structural change: this writer holds the lock, so the
+        # structure is whatever that process left (as for any open); live views may resume.
+        f[GENERATION][0] = int(f[GENERATION][0]) + 1
+        f.flush()
     return f, None
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import pytest
 
@@ -156,6 +157,7 @@ def test_analyze_prints_from_a_store_being_written_with_no_write(live_store):
 
 HOLDER = """
 import sys
+import h5py
 import numpy as np
 from spinglass_nets.store import open_store
 st = open_store(sys.argv[1], "r+")  # holds HDF5's write lock, as a run does
@@ -228,3 +230,15 @@ def test_commands_that_would_write_a_store_being_written_are_refused_at_once(hel
         assert "open in another process" in out.stderr, out.stderr
         assert time.monotonic() - t < 60
     assert path.read_bytes() == before
+
+
+def test_a_writer_killed_inside_a_structural_change_does_not_block_live_views_forever(tmp_path):
+    inst = sn.make_perceptron(21, 0.5, rng=2)
+    path = tmp_path / "odd.h5"
+    write_instance(path, inst)
+    with h5py.File(path, "r+") as f:  # what a SIGKILL between the brackets leaves
+        f[store.GENERATION][0] = 3
+    with open_store(path, "r+"):  # the next writer (it holds the lock) makes it even again
+        pass
+    with h5py.File(path, "r") as f:
+        assert f[store.GENERATION][0] == 4
