@@ -95,7 +95,7 @@ def test_info_reads_a_store_being_written(live_store):
 def test_writes_to_a_store_being_written_are_refused_clearly(live_store, monkeypatch):
     inst, path, proc = live_store
     _wait_live(path, proc).close()
-    monkeypatch.setattr(store, "WRITE_WAIT_S", 0.2)
+    monkeypatch.setattr(store._h5, "WRITE_WAIT_S", 0.2)  # read by _h5._h5_open
     with pytest.raises(StoreError, match="open in another process .*cannot write to it"):
         open_store(path, "r+")
     with pytest.raises(StoreError, match="open in another process .*cannot write to it"):
